@@ -1,0 +1,15 @@
+// The built-in adapters hal negotiates at start-up, in "auto" priority order after accelerators.
+#include "registry.hpp"
+
+extern "C" dshal_status dshal_cpu_negotiate(uint32_t, uint32_t, const dshal_host_services*, const dshal_adapter_table**);
+
+namespace dshal::detail {
+
+std::span<const BuiltinAdapter> builtin_adapters() {
+  static const BuiltinAdapter list[] = {
+      {"cpu", dshal_cpu_negotiate},
+  };
+  return list;
+}
+
+}  // namespace dshal::detail

@@ -1,0 +1,370 @@
+// Attention host kernel (MLA naive and absorbed): flash-style online softmax in f32 over key blocks.
+//
+// The rows (query t, head h) that share a kv head form a group; a task takes a chunk of a group's rows
+// and a range of keys, so each key block is converted (and transposed) once for every row of the
+// chunk: with kv_heads == 1 that is many heads per read of the latent cache. When there are too few
+// chunks to keep the cores busy (decode) the keys are also split and the partial softmax states
+// merged. The partition depends only on the shapes, so results do not depend on the thread count.
+#include "host/ops/common.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace dshal::host {
+namespace {
+
+constexpr uint64_t kKeys = 64;           // keys per block: the width of S and of the transposed K block
+constexpr int kLanes = 16;               // floats per SIMD vector
+constexpr uint64_t kChunkBytes = 96 << 10;  // rows per chunk: Q and O rows of a chunk fill about this much each
+constexpr uint64_t kMinTasks = 16;       // below this many chunks, keys are split too
+constexpr uint64_t kMinSplitKeys = 256;  // ... into ranges of at least this many keys
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// Generic vectors: 16 floats are one zmm (AVX-512), two ymm or four xmm. Passing them to and from the
+// always-inlined helpers never reaches an ABI boundary.
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float vfloat __attribute__((vector_size(kLanes * sizeof(float))));
+
+DSHAL_HOST_INLINE vfloat vload(const float* p) {
+  vfloat v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+DSHAL_HOST_INLINE void vstore(float* p, vfloat v) { std::memcpy(p, &v, sizeof v); }
+
+// exp(x) for the x <= 0 that online softmax produces; Cephes' expf polynomial (about 1 ulp), written
+// branch-free so that it vectorizes. NaN stays NaN; x < -87 (below FLT_MIN) gives 0.
+DSHAL_HOST_INLINE float exp_nonpositive(float x) {
+  const float fx = x > -87.0f ? x : -87.0f;
+  const float y = fx * 1.44269504088896341f + 0.5f;
+  int32_t n = int32_t(y);  // y in [-125, 0.5]: no overflow
+  n -= float(n) > y ? 1 : 0;  // floor
+  const float fn = float(n);
+  const float r = (fx - fn * 0.693359375f) - fn * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e = p * r * r + r + 1.0f;
+  uint32_t bits = uint32_t(n + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  const float v = e * scale;
+  return x != x ? x : (x < -87.0f ? 0.0f : v);
+}
+
+// s[r][0 .. kKeys) = q[r] . kt[:, j] for RT rows: q is [RT][D] (row stride D), kt is [D][kKeys].
+template <int RT>
+DSHAL_HOST_INLINE void qk_tile(const float* q, uint64_t D, const float* kt, float* s) {
+  vfloat acc[RT][4] = {};
+  for (uint64_t d = 0; d < D; ++d) {
+    const float* k = kt + d * kKeys;
+    const vfloat k0 = vload(k), k1 = vload(k + kLanes), k2 = vload(k + 2 * kLanes), k3 = vload(k + 3 * kLanes);
+#pragma GCC unroll 4
+    for (int r = 0; r < RT; ++r) {
+      const float qv = q[r * D + d];
+      acc[r][0] += qv * k0;
+      acc[r][1] += qv * k1;
+      acc[r][2] += qv * k2;
+      acc[r][3] += qv * k3;
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < RT; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) vstore(s + r * kKeys + c * kLanes, acc[r][c]);
+}
+
+// o[r][0 .. CV*kLanes) += sum_j p[r][j] * v[j][0 .. CV*kLanes) for RT rows and j < jn.
+template <int RT, int CV>
+DSHAL_HOST_INLINE void pv_tile(const float* p, const float* v, uint64_t v_stride, uint64_t jn, float* o,
+                               uint64_t o_stride) {
+  vfloat acc[RT][CV];
+#pragma GCC unroll 4
+  for (int r = 0; r < RT; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < CV; ++c) acc[r][c] = vload(o + r * o_stride + c * kLanes);
+  for (uint64_t j = 0; j < jn; ++j) {
+    const float* vr = v + j * v_stride;
+    vfloat vv[CV];
+#pragma GCC unroll 4
+    for (int c = 0; c < CV; ++c) vv[c] = vload(vr + c * kLanes);
+#pragma GCC unroll 4
+    for (int r = 0; r < RT; ++r) {
+      const float pr = p[r * kKeys + j];
+#pragma GCC unroll 4
+      for (int c = 0; c < CV; ++c) acc[r][c] += pr * vv[c];
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < RT; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < CV; ++c) vstore(o + r * o_stride + c * kLanes, acc[r][c]);
+}
+
+template <int RT>
+DSHAL_HOST_INLINE void pv_rows(const float* p, const float* v, uint64_t v_stride, uint64_t jn, float* o,
+                               uint64_t Dv) {
+  uint64_t c = 0;
+  for (; c + 4 * kLanes <= Dv; c += 4 * kLanes) pv_tile<RT, 4>(p, v + c, v_stride, jn, o + c, Dv);
+  for (; c + kLanes <= Dv; c += kLanes) pv_tile<RT, 1>(p, v + c, v_stride, jn, o + c, Dv);
+  for (; c < Dv; ++c)
+    for (int r = 0; r < RT; ++r) {
+      float acc = o[r * Dv + c];
+      for (uint64_t j = 0; j < jn; ++j) acc += p[r * kKeys + j] * v[j * v_stride + c];
+      o[r * Dv + c] = acc;
+    }
+}
+
+struct Block {
+  const float* q;          // [rows][D]
+  uint64_t rows, D, Dv;
+  const float* kt;         // [D][kKeys], keys past the block's end zero
+  const float* v;          // row j at v + j * v_stride, Dv floats
+  uint64_t v_stride;
+  const uint32_t* visible; // per row: keys [0, visible) of the block are unmasked
+  float scale;
+  float* s;                // [rows][kKeys] scratch
+  float* o;                // [rows][Dv] unnormalized output
+  float* m;                // [rows] running max
+  float* l;                // [rows] running sum
+};
+
+// One key block for every row of a chunk: S = scale * Q K^T, online softmax update, O += P V.
+DSHAL_HOST_SIMD_CLONES void attend_block(const Block& b) {
+  for (uint64_t r0 = 0; r0 < b.rows; r0 += 4) {
+    const int rt = int(std::min<uint64_t>(4, b.rows - r0));
+    uint32_t jmax = 0;
+    for (int r = 0; r < rt; ++r) jmax = std::max(jmax, b.visible[r0 + r]);
+    if (jmax == 0) continue;
+    const float* q = b.q + r0 * b.D;
+    float* s = b.s + r0 * kKeys;
+    switch (rt) {
+      case 4: qk_tile<4>(q, b.D, b.kt, s); break;
+      case 3: qk_tile<3>(q, b.D, b.kt, s); break;
+      case 2: qk_tile<2>(q, b.D, b.kt, s); break;
+      default: qk_tile<1>(q, b.D, b.kt, s); break;
+    }
+    for (int r = 0; r < rt; ++r) {
+      const uint64_t row = r0 + r, n = b.visible[row];
+      float* sr = s + r * kKeys;
+      float block_max = kNegInf;
+      for (uint64_t j = 0; j < n; ++j) {
+        sr[j] *= b.scale;
+        block_max = sr[j] > block_max ? sr[j] : block_max;
+      }
+      const float m_old = b.m[row], m_new = std::max(m_old, block_max);
+      if (m_new == kNegInf) {  // nothing visible yet (or every score -inf): this block adds nothing
+        std::fill_n(sr, kKeys, 0.0f);
+        continue;
+      }
+      float sum = 0.0f;
+      for (uint64_t j = 0; j < n; ++j) {
+        sr[j] = exp_nonpositive(sr[j] - m_new);
+        sum += sr[j];
+      }
+      std::fill(sr + n, sr + kKeys, 0.0f);
+      const float alpha = m_old == kNegInf ? 0.0f : exp_nonpositive(m_old - m_new);
+      b.l[row] = b.l[row] * alpha + sum;
+      b.m[row] = m_new;
+      if (alpha != 1.0f) {
+        float* o = b.o + row * b.Dv;
+        for (uint64_t c = 0; c < b.Dv; ++c) o[c] *= alpha;
+      }
+    }
+    float* o = b.o + r0 * b.Dv;
+    switch (rt) {
+      case 4: pv_rows<4>(s, b.v, b.v_stride, jmax, o, b.Dv); break;
+      case 3: pv_rows<3>(s, b.v, b.v_stride, jmax, o, b.Dv); break;
+      case 2: pv_rows<2>(s, b.v, b.v_stride, jmax, o, b.Dv); break;
+      default: pv_rows<1>(s, b.v, b.v_stride, jmax, o, b.Dv); break;
+    }
+  }
+}
+
+struct View {
+  const std::byte* base;
+  dshal_dtype dtype;
+  uint64_t token_stride, head_stride;
+  explicit View(const dshal_attention_view& v)
+      : base(host_ptr(v.buffer, v.offset)), dtype(v.dtype), token_stride(v.token_stride), head_stride(v.head_stride) {}
+  const std::byte* at(uint64_t t, uint64_t h) const {
+    return base + (t * token_stride + h * head_stride) * dtype_bytes(dtype);
+  }
+};
+
+struct Task {
+  uint64_t group, row_begin, row_end, split;
+};
+
+struct Scratch {
+  std::vector<float> q, o, m, l, s, kt, v, row;
+  std::vector<uint32_t> end, visible;
+};
+
+template <typename T>
+T* sized(std::vector<T>& v, uint64_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+}  // namespace
+
+dshal_status attention(const dshal_attention_desc& d, std::string* error) {
+  if (d.q_len == 0 || d.heads == 0 || d.v_dim == 0) return DSHAL_OK;
+  const uint64_t D = d.qk_dim, Dv = d.v_dim;
+  const View qv(d.q), kv(d.k), vv(d.v);
+  std::byte* const out_base = host_ptr(d.out.buffer, d.out.offset);
+  const auto out_at = [&](uint64_t t, uint64_t h) {
+    return out_base + (t * d.out.token_stride + h * d.out.head_stride) * dtype_bytes(d.out.dtype);
+  };
+  if (d.kv_len == 0 || d.kv_heads == 0) {  // nothing to attend to: the empty sum
+    const std::vector<float> zero(Dv, 0.0f);
+    for (uint64_t t = 0; t < d.q_len; ++t)
+      for (uint64_t h = 0; h < d.heads; ++h) ops::store_row(zero.data(), Dv, out_at(t, h), d.out.dtype);
+    return DSHAL_OK;
+  }
+
+  // Group g holds heads [head_begin[g], head_begin[g + 1]): those with h * kv_heads / heads == g.
+  // Its rows are r = t * group_heads + (h - head_begin[g]), query-major.
+  std::vector<uint64_t> head_begin(d.kv_heads + 1, d.heads);
+  for (uint64_t h = d.heads; h-- > 0;) head_begin[h * d.kv_heads / d.heads] = h;
+  for (uint64_t g = d.kv_heads; g-- > 0;) head_begin[g] = std::min(head_begin[g], head_begin[g + 1]);
+
+  const uint64_t chunk_rows = std::max<uint64_t>(4, kChunkBytes / (4 * std::max(D, Dv)) / 4 * 4);
+  std::vector<Task> tasks;
+  std::vector<uint64_t> row_base(d.kv_heads + 1, 0);  // first global row of each group
+  for (uint64_t g = 0; g < d.kv_heads; ++g) {
+    const uint64_t rows = d.q_len * (head_begin[g + 1] - head_begin[g]);
+    row_base[g + 1] = row_base[g] + rows;
+    for (uint64_t r = 0; r < rows; r += chunk_rows) tasks.push_back({g, r, std::min(rows, r + chunk_rows), 0});
+  }
+  const uint64_t blocks = (d.kv_len + kKeys - 1) / kKeys;
+  uint64_t splits = 1;
+  if (tasks.size() < kMinTasks)
+    splits = std::max<uint64_t>(1, std::min((kMinTasks + tasks.size() - 1) / tasks.size(), d.kv_len / kMinSplitKeys));
+  splits = std::min(splits, blocks);
+  if (splits > 1) {
+    std::vector<Task> split_tasks;
+    for (const Task& t : tasks)
+      for (uint64_t s = 0; s < splits; ++s) split_tasks.push_back({t.group, t.row_begin, t.row_end, s});
+    tasks.swap(split_tasks);
+  }
+  // With splits, each (row, split) leaves its unnormalized state here for the merge.
+  const uint64_t total_rows = row_base[d.kv_heads];
+  std::vector<float> part_o(splits > 1 ? total_rows * splits * Dv : 0);
+  std::vector<float> part_m(splits > 1 ? total_rows * splits : 0), part_l(part_m.size());
+
+  const bool v_f32 = vv.dtype == DSHAL_DTYPE_F32;
+  tbb::enumerable_thread_specific<Scratch> scratch;
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, tasks.size(), 1), [&](const tbb::blocked_range<size_t>& range) {
+    Scratch& sc = scratch.local();
+    for (size_t ti = range.begin(); ti != range.end(); ++ti) {
+      const Task task = tasks[ti];
+      const uint64_t g = task.group, hb = head_begin[g], hg = head_begin[g + 1] - hb;
+      const uint64_t rows = task.row_end - task.row_begin;
+      float* q = sized(sc.q, rows * D);
+      float* o = sized(sc.o, rows * Dv);
+      float* m = sized(sc.m, rows);
+      float* l = sized(sc.l, rows);
+      float* s = sized(sc.s, rows * kKeys);
+      float* kt = sized(sc.kt, D * kKeys);
+      float* vbuf = v_f32 ? nullptr : sized(sc.v, kKeys * Dv);
+      float* tmp = sized(sc.row, D);
+      uint32_t* end = sized(sc.end, rows);
+      uint32_t* visible = sized(sc.visible, rows);
+
+      uint64_t max_end = 0;
+      for (uint64_t i = 0; i < rows; ++i) {
+        const uint64_t r = task.row_begin + i, t = r / hg, h = hb + r % hg;
+        ops::load_row(qv.at(t, h), qv.dtype, D, q + i * D);
+        uint64_t e = d.kv_len;
+        if (d.causal && d.q_offset < d.kv_len) e = std::min<uint64_t>(d.kv_len, t + d.q_offset + 1);
+        end[i] = uint32_t(e);
+        max_end = std::max(max_end, e);
+      }
+      std::fill_n(o, rows * Dv, 0.0f);
+      std::fill_n(m, rows, kNegInf);
+      std::fill_n(l, rows, 0.0f);
+
+      const uint64_t key_begin = std::min(d.kv_len, blocks * task.split / splits * kKeys);
+      const uint64_t key_end = std::min(max_end, blocks * (task.split + 1) / splits * kKeys);
+      for (uint64_t j0 = key_begin; j0 < key_end; j0 += kKeys) {
+        const uint64_t jn = std::min(kKeys, key_end - j0);
+        for (uint64_t j = 0; j < jn; ++j) {  // K block, converted and transposed to [D][kKeys]
+          ops::load_row(kv.at(j0 + j, g), kv.dtype, D, tmp);
+          for (uint64_t c = 0; c < D; ++c) kt[c * kKeys + j] = tmp[c];
+        }
+        if (jn < kKeys)
+          for (uint64_t c = 0; c < D; ++c) std::fill(kt + c * kKeys + jn, kt + (c + 1) * kKeys, 0.0f);
+        const float* v;
+        uint64_t v_stride;
+        if (v_f32) {
+          v = reinterpret_cast<const float*>(vv.at(j0, g));
+          v_stride = vv.token_stride;
+        } else {
+          for (uint64_t j = 0; j < jn; ++j) ops::load_row(vv.at(j0 + j, g), vv.dtype, Dv, vbuf + j * Dv);
+          v = vbuf;
+          v_stride = Dv;
+        }
+        for (uint64_t i = 0; i < rows; ++i) visible[i] = uint32_t(end[i] > j0 ? std::min(jn, end[i] - j0) : 0);
+        attend_block({q, rows, D, Dv, kt, v, v_stride, visible, d.scale, s, o, m, l});
+      }
+
+      for (uint64_t i = 0; i < rows; ++i) {
+        const uint64_t r = task.row_begin + i;
+        float* oi = o + i * Dv;
+        if (splits > 1) {
+          const uint64_t slot = (row_base[g] + r) * splits + task.split;
+          std::copy_n(oi, Dv, part_o.data() + slot * Dv);
+          part_m[slot] = m[i];
+          part_l[slot] = l[i];
+        } else {
+          const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
+          for (uint64_t c = 0; c < Dv; ++c) oi[c] *= inv;
+          ops::store_row(oi, Dv, out_at(r / hg, hb + r % hg), d.out.dtype);
+        }
+      }
+    }
+  });
+
+  if (splits > 1) {  // merge the splits of each row, in split order
+    tbb::parallel_for(tbb::blocked_range<uint64_t>(0, d.kv_heads), [&](const tbb::blocked_range<uint64_t>& gr) {
+      std::vector<float> acc(Dv), w(splits);
+      for (uint64_t g = gr.begin(); g != gr.end(); ++g) {
+        const uint64_t hb = head_begin[g], hg = head_begin[g + 1] - hb;
+        for (uint64_t r = 0; r < row_base[g + 1] - row_base[g]; ++r) {
+          const uint64_t slot0 = (row_base[g] + r) * splits;
+          float mx = kNegInf;
+          for (uint64_t s = 0; s < splits; ++s) mx = std::max(mx, part_m[slot0 + s]);
+          float sum = 0.0f;
+          for (uint64_t s = 0; s < splits; ++s) {
+            w[s] = part_m[slot0 + s] == kNegInf ? 0.0f : std::exp(part_m[slot0 + s] - mx);
+            sum += w[s] * part_l[slot0 + s];
+          }
+          std::fill(acc.begin(), acc.end(), 0.0f);
+          for (uint64_t s = 0; s < splits; ++s) {
+            if (w[s] == 0.0f) continue;
+            const float* po = part_o.data() + (slot0 + s) * Dv;
+            for (uint64_t c = 0; c < Dv; ++c) acc[c] += w[s] * po[c];
+          }
+          const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+          for (uint64_t c = 0; c < Dv; ++c) acc[c] *= inv;
+          ops::store_row(acc.data(), Dv, out_at(r / hg, hb + r % hg), d.out.dtype);
+        }
+      }
+    });
+  }
+  return DSHAL_OK;
+}
+
+}  // namespace dshal::host

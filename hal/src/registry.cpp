@@ -1,0 +1,84 @@
+// Negotiates every built-in adapter once and records its devices, or why it has none.
+#include "registry.hpp"
+
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+#include <fmt/format.h>
+
+namespace dshal::detail {
+namespace {
+
+void host_log(int level, const char* adapter, const char* message) {
+  static const int threshold = [] {
+    const char* v = std::getenv("DSHAL_LOG_LEVEL");
+    return v ? std::atoi(v) : 2;
+  }();
+  if (level >= threshold) std::fprintf(stderr, "dshal[%s]: %s\n", adapter ? adapter : "?", message);
+}
+
+const dshal_host_services kHostServices{sizeof(dshal_host_services), DSHAL_ABI_VERSION, host_log};
+
+// The mandatory slots: all must be present for an adapter to be usable.
+std::string missing_mandatory_slot(const dshal_adapter_table* t) {
+#define DSHAL_CHECK_SLOT(slot)                                                            \
+  if (t->struct_size < offsetof(dshal_adapter_table, slot) + sizeof(t->slot) || !t->slot) \
+    return #slot;
+  DSHAL_CHECK_SLOT(last_error) DSHAL_CHECK_SLOT(device_count) DSHAL_CHECK_SLOT(device_open)
+  DSHAL_CHECK_SLOT(device_close) DSHAL_CHECK_SLOT(device_get_properties) DSHAL_CHECK_SLOT(buffer_alloc)
+  DSHAL_CHECK_SLOT(buffer_free) DSHAL_CHECK_SLOT(copy_h2d) DSHAL_CHECK_SLOT(copy_d2h)
+  DSHAL_CHECK_SLOT(copy_d2d) DSHAL_CHECK_SLOT(fill) DSHAL_CHECK_SLOT(stream_create)
+  DSHAL_CHECK_SLOT(stream_destroy) DSHAL_CHECK_SLOT(stream_synchronize) DSHAL_CHECK_SLOT(event_create)
+  DSHAL_CHECK_SLOT(event_destroy) DSHAL_CHECK_SLOT(event_record) DSHAL_CHECK_SLOT(stream_wait_event)
+  DSHAL_CHECK_SLOT(event_query) DSHAL_CHECK_SLOT(event_synchronize) DSHAL_CHECK_SLOT(gemm)
+  DSHAL_CHECK_SLOT(comm_create) DSHAL_CHECK_SLOT(comm_destroy) DSHAL_CHECK_SLOT(all_to_all)
+#undef DSHAL_CHECK_SLOT
+  return {};
+}
+
+Adapter negotiate(const BuiltinAdapter& b) {
+  Adapter a;
+  a.name = b.name;
+  const dshal_adapter_table* t = nullptr;
+  const dshal_status st = b.negotiate(1, DSHAL_ABI_VERSION, &kHostServices, &t);
+  if (st != DSHAL_OK || !t) {
+    a.unavailable = fmt::format("negotiation failed (status {})", int(st));
+    return a;
+  }
+  if (const std::string slot = missing_mandatory_slot(t); !slot.empty()) {
+    a.unavailable = fmt::format("adapter table lacks mandatory slot '{}'", slot);
+    return a;
+  }
+  a.table = t;
+  uint32_t count = 0;
+  const dshal_status cs = t->device_count(&count);
+  if (cs != DSHAL_OK) {
+    a.unavailable = t->last_error();
+    if (a.unavailable.empty()) a.unavailable = fmt::format("device_count failed (status {})", int(cs));
+  } else if (count == 0) {
+    a.unavailable = "the adapter reports no device";
+  }
+  a.device_count = cs == DSHAL_OK ? count : 0;
+  return a;
+}
+
+}  // namespace
+
+const std::vector<Adapter>& adapters() {
+  static std::vector<Adapter> all;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (const BuiltinAdapter& b : builtin_adapters()) all.push_back(negotiate(b));
+  });
+  return all;
+}
+
+const Adapter* find_adapter(const std::string& name) {
+  for (const Adapter& a : adapters())
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+}  // namespace dshal::detail

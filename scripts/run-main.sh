@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The main job, from a fresh machine: install, build, list the devices, run the conformance suite on
+# every local device and write its porting report to reports/<device>/. Idempotent.
+# Exits non-zero when any device fails conformance.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${DSHAL_BUILD_DIR:-$root/build}
+reports=${DSHAL_REPORTS_DIR:-$root/reports}
+bash "$root/scripts/build.sh"
+
+dshal="$build/bin/dshal"
+"$dshal" devices
+ids=$("$dshal" devices --json | grep -o '"id": "[^"]*"' | cut -d'"' -f4)
+status=0
+for id in $ids; do
+  out="$reports/${id//:/_}"
+  echo "== conformance on $id -> $out"
+  "$dshal" conform --device "$id" --tier all --report "$out" || status=1
+done
+echo "reports: $reports"
+exit $status

@@ -1,0 +1,36 @@
+// `dshal conform`: the conformance suite on one device, with reports.
+#include <iostream>
+
+#include <dshal/dshal.hpp>
+
+#include "commands.hpp"
+#include "runner.hpp"
+
+namespace dshal::cli {
+
+void add_conform_command(CLI::App& app, int* exit_code, const char* argv0) {
+  auto* cmd = app.add_subcommand("conform", "Run the conformance suite on a device and write report.json, report.md, junit.xml");
+  auto opts = std::make_shared<conformance::ConformOptions>();
+  auto device = std::make_shared<std::string>();
+  cmd->add_option("--device", *device, "Device id (cpu:0, opencl:0, <adapter>:N, auto); default: $DSHAL_DEVICE or auto");
+  cmd->add_option("--tier", opts->tier, "core | ops | model | all")->default_val("all");
+  cmd->add_option("--report", opts->report_dir, "Folder for the reports")->required();
+  cmd->add_option("--filter", opts->filter, "Glob over case ids, e.g. 'core/Gemm*'");
+  cmd->callback([=] {
+    std::vector<std::string> ids;
+    if (!resolve_devices(device->empty() ? device_spec_from_env("auto") : *device, &ids)) {
+      *exit_code = kUsage;
+      return;
+    }
+    if (ids.size() != 1) {
+      std::cerr << "dshal conform: --device takes one device; run once per device\n";
+      *exit_code = kUsage;
+      return;
+    }
+    opts->device = ids[0];
+    opts->program = argv0;
+    *exit_code = conformance::run_conform(*opts);
+  });
+}
+
+}  // namespace dshal::cli
