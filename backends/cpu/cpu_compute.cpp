@@ -1,5 +1,9 @@
 // cpu compute slots: GEMM and every optional op enqueue the host kernels (hal/host) on the stream.
 #include <cstdlib>
+#include <set>
+#include <sstream>
+
+#include <dshal/dshal.hpp>
 
 #include "cpu.hpp"
 #include "host/kernels.hpp"
@@ -31,11 +35,30 @@ dshal_status prepack_weight(dshal_stream s, const dshal_prepack_desc* d, dshal_b
   return copy_d2d(s, d->w.buffer, d->w.offset, packed, 0, bytes);
 }
 
+// DSHAL_CPU_FALLBACK=all or a comma list of op names ("rms_norm,attention") makes the cpu decline
+// those ops, so hal's host fallback runs them: how the fallback path itself is tested on any machine.
+const std::set<std::string>& declined_ops() {
+  static const std::set<std::string> ops = [] {
+    std::set<std::string> out;
+    const char* env = std::getenv("DSHAL_CPU_FALLBACK");
+    std::stringstream ss(env ? env : "");
+    for (std::string name; std::getline(ss, name, ',');)
+      if (!name.empty()) out.insert(name);
+    return out;
+  }();
+  return ops;
+}
+
+dshal_status query_op(dshal_device, dshal_op op, const void*) {
+  const std::set<std::string>& declined = declined_ops();
+  return declined.count("all") || declined.count(op_name(op)) ? DSHAL_ERROR_UNSUPPORTED : DSHAL_OK;
+}
+
 }  // namespace
 
 void fill_compute_slots(dshal_adapter_table* t) {
   t->gemm = enqueue_kernel<dshal_gemm_desc, host::gemm>;
-  t->query_op = nullptr;  // every op below runs natively for every descriptor
+  t->query_op = query_op;  // every op below runs natively unless DSHAL_CPU_FALLBACK declines it
   t->grouped_gemm = enqueue_kernel<dshal_grouped_gemm_desc, host::grouped_gemm>;
   t->gemm_quant = enqueue_kernel<dshal_gemm_quant_desc, host::gemm_quant>;
   t->rms_norm = enqueue_kernel<dshal_rms_norm_desc, host::rms_norm>;

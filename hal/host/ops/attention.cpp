@@ -22,7 +22,8 @@ namespace {
 
 constexpr uint64_t kKeys = 64;           // keys per block: the width of S and of the transposed K block
 constexpr int kLanes = 16;               // floats per SIMD vector
-constexpr uint64_t kChunkBytes = 96 << 10;  // rows per chunk: Q and O rows of a chunk fill about this much each
+constexpr uint64_t kChunkBytes = 320 << 10;  // rows per chunk: Q and O rows of a chunk fill about this much each
+constexpr uint64_t kTransposeKeys = 8;       // keys converted together before their transposition
 constexpr uint64_t kMinTasks = 16;       // below this many chunks, keys are split too
 constexpr uint64_t kMinSplitKeys = 256;  // ... into ranges of at least this many keys
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -31,6 +32,7 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 // always-inlined helpers never reaches an ABI boundary.
 #pragma GCC diagnostic ignored "-Wpsabi"
 typedef float vfloat __attribute__((vector_size(kLanes * sizeof(float))));
+typedef int32_t vint __attribute__((vector_size(kLanes * sizeof(int32_t))));
 
 DSHAL_HOST_INLINE vfloat vload(const float* p) {
   vfloat v;
@@ -39,27 +41,27 @@ DSHAL_HOST_INLINE vfloat vload(const float* p) {
 }
 DSHAL_HOST_INLINE void vstore(float* p, vfloat v) { std::memcpy(p, &v, sizeof v); }
 
-// exp(x) for the x <= 0 that online softmax produces; Cephes' expf polynomial (about 1 ulp), written
-// branch-free so that it vectorizes. NaN stays NaN; x < -87 (below FLT_MIN) gives 0.
-DSHAL_HOST_INLINE float exp_nonpositive(float x) {
-  const float fx = x > -87.0f ? x : -87.0f;
-  const float y = fx * 1.44269504088896341f + 0.5f;
-  int32_t n = int32_t(y);  // y in [-125, 0.5]: no overflow
-  n -= float(n) > y ? 1 : 0;  // floor
-  const float fn = float(n);
-  const float r = (fx - fn * 0.693359375f) - fn * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
+// exp(x) for the x <= 0 that online softmax produces, 16 lanes at a time: Cephes' expf polynomial
+// (about 1 ulp). -inf and x < -87 (below FLT_MIN) give 0; NaN stays NaN.
+DSHAL_HOST_INLINE vfloat vexp_nonpositive(vfloat x) {
+  const vfloat lo = vfloat{} - 87.0f, zero = vfloat{};
+  vfloat fx = x > lo ? x : lo;  // NaN compares false: clamped here, restored at the end
+  fx = fx < zero ? fx : zero;
+  const vfloat y = fx * 1.44269504088896341f + 0.5f;
+  vint n = __builtin_convertvector(y, vint);  // truncation; y in [-125, 0.5]
+  n += __builtin_convertvector(n, vfloat) > y;  // floor: -1 where truncation rounded up
+  const vfloat fn = __builtin_convertvector(n, vfloat);
+  const vfloat r = (fx - fn * 0.693359375f) - fn * -2.12194440e-4f;
+  vfloat p = zero + 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
-  const float e = p * r * r + r + 1.0f;
-  uint32_t bits = uint32_t(n + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  const float v = e * scale;
-  return x != x ? x : (x < -87.0f ? 0.0f : v);
+  const vfloat e = p * r * r + r + 1.0f;
+  const vfloat scale = reinterpret_cast<vfloat>((n + 127) << 23);  // 2^n, n in [-126, 0]
+  vfloat v = x < lo ? zero : e * scale;
+  return x != x ? x : v;
 }
 
 // s[r][0 .. kKeys) = q[r] . kt[:, j] for RT rows: q is [RT][D] (row stride D), kt is [D][kKeys].
@@ -157,23 +159,35 @@ DSHAL_HOST_SIMD_CLONES void attend_block(const Block& b) {
     for (int r = 0; r < rt; ++r) {
       const uint64_t row = r0 + r, n = b.visible[row];
       float* sr = s + r * kKeys;
-      float block_max = kNegInf;
-      for (uint64_t j = 0; j < n; ++j) {
-        sr[j] *= b.scale;
-        block_max = sr[j] > block_max ? sr[j] : block_max;
+      // Scale, mask keys j >= n to -inf, and find the block's max.
+      vint lane;
+      for (int i = 0; i < kLanes; ++i) lane[i] = i;
+      vfloat vmax = vfloat{} + kNegInf;
+#pragma GCC unroll 4
+      for (int c = 0; c < int(kKeys / kLanes); ++c) {
+        vfloat v = vload(sr + c * kLanes) * b.scale;
+        v = lane + c * kLanes < int32_t(n) ? v : vfloat{} + kNegInf;
+        vstore(sr + c * kLanes, v);
+        vmax = v > vmax ? v : vmax;
       }
+      float block_max = kNegInf;
+      for (int i = 0; i < kLanes; ++i) block_max = vmax[i] > block_max ? vmax[i] : block_max;
       const float m_old = b.m[row], m_new = std::max(m_old, block_max);
       if (m_new == kNegInf) {  // nothing visible yet (or every score -inf): this block adds nothing
         std::fill_n(sr, kKeys, 0.0f);
         continue;
       }
-      float sum = 0.0f;
-      for (uint64_t j = 0; j < n; ++j) {
-        sr[j] = exp_nonpositive(sr[j] - m_new);
-        sum += sr[j];
+      // p = exp(s - m_new), 0 where masked; lane-wise sums in a fixed order.
+      vfloat vsum = vfloat{};
+#pragma GCC unroll 4
+      for (int c = 0; c < int(kKeys / kLanes); ++c) {
+        const vfloat p = vexp_nonpositive(vload(sr + c * kLanes) - m_new);
+        vstore(sr + c * kLanes, p);
+        vsum += p;
       }
-      std::fill(sr + n, sr + kKeys, 0.0f);
-      const float alpha = m_old == kNegInf ? 0.0f : exp_nonpositive(m_old - m_new);
+      float sum = 0.0f;
+      for (int i = 0; i < kLanes; ++i) sum += vsum[i];
+      const float alpha = m_old == kNegInf ? 0.0f : (vexp_nonpositive(vfloat{} + (m_old - m_new)))[0];
       b.l[row] = b.l[row] * alpha + sum;
       b.m[row] = m_new;
       if (alpha != 1.0f) {
@@ -279,7 +293,7 @@ dshal_status attention(const dshal_attention_desc& d, std::string* error) {
       float* s = sized(sc.s, rows * kKeys);
       float* kt = sized(sc.kt, D * kKeys);
       float* vbuf = v_f32 ? nullptr : sized(sc.v, kKeys * Dv);
-      float* tmp = sized(sc.row, D);
+      float* tmp = sized(sc.row, kTransposeKeys * D);
       uint32_t* end = sized(sc.end, rows);
       uint32_t* visible = sized(sc.visible, rows);
 
@@ -300,12 +314,15 @@ dshal_status attention(const dshal_attention_desc& d, std::string* error) {
       const uint64_t key_end = std::min(max_end, blocks * (task.split + 1) / splits * kKeys);
       for (uint64_t j0 = key_begin; j0 < key_end; j0 += kKeys) {
         const uint64_t jn = std::min(kKeys, key_end - j0);
-        for (uint64_t j = 0; j < jn; ++j) {  // K block, converted and transposed to [D][kKeys]
-          ops::load_row(kv.at(j0 + j, g), kv.dtype, D, tmp);
-          for (uint64_t c = 0; c < D; ++c) kt[c * kKeys + j] = tmp[c];
+        // K block, converted and transposed to [D][kKeys]; keys past the block's end are 0.
+        for (uint64_t jb = 0; jb < kKeys; jb += kTransposeKeys) {
+          for (uint64_t j = jb; j < jb + kTransposeKeys; ++j) {
+            if (j < jn) ops::load_row(kv.at(j0 + j, g), kv.dtype, D, tmp + (j - jb) * D);
+            else std::fill_n(tmp + (j - jb) * D, D, 0.0f);
+          }
+          for (uint64_t c = 0; c < D; ++c)
+            for (uint64_t j = 0; j < kTransposeKeys; ++j) kt[c * kKeys + jb + j] = tmp[j * D + c];
         }
-        if (jn < kKeys)
-          for (uint64_t c = 0; c < D; ++c) std::fill(kt + c * kKeys + jn, kt + (c + 1) * kKeys, 0.0f);
         const float* v;
         uint64_t v_stride;
         if (v_f32) {

@@ -126,6 +126,7 @@ class Compare {
     }
   }
   double max_err() const { return max_err_; }
+  void set_rel_tol(double rel_tol) { rel_tol_ = rel_tol; }
 
  private:
   static std::string describe(double got, double ref, std::initializer_list<uint64_t> where) {
