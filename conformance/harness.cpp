@@ -6,6 +6,8 @@
 #include <memory>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "host/dtype.hpp"
 
 namespace dshal::conformance {
@@ -134,10 +136,10 @@ Comparison compare(const std::vector<double>& ref, const std::vector<float>& got
 }
 
 void expect_within(const Comparison& c, const std::string& what) {
-  testing::Test::RecordProperty("max_abs_err", std::to_string(c.max_abs_err));
-  testing::Test::RecordProperty("nmse", std::to_string(c.nmse));
-  testing::Test::RecordProperty("tolerance", std::to_string(c.tolerance));
-  testing::Test::RecordProperty("error_ratio", std::to_string(c.worst_ratio));
+  testing::Test::RecordProperty("max_abs_err", fmt::format("{:.9g}", c.max_abs_err));
+  testing::Test::RecordProperty("nmse", fmt::format("{:.9g}", c.nmse));
+  testing::Test::RecordProperty("tolerance", fmt::format("{:.9g}", c.tolerance));
+  testing::Test::RecordProperty("error_ratio", fmt::format("{:.9g}", c.worst_ratio));
   EXPECT_EQ(c.nonfinite, 0u) << what << ": " << c.nonfinite << " NaN/Inf (or missing) outputs where the reference is finite";
   EXPECT_LE(c.worst_ratio, 1.0) << what << ": element " << c.worst_index << " is off by " << c.worst_ratio
                                 << "x its tolerance " << c.tolerance << " (max abs err " << c.max_abs_err

@@ -21,3 +21,18 @@ string(JSON passed GET "${json}" summary passed)
 if(passed LESS 1)
   message(FATAL_ERROR "report.json counts no passed case")
 endif()
+
+# An op the device declines runs through hal's fallback, and report.json lists it.
+set(ENV{DSHAL_CPU_FALLBACK} rms_norm)
+execute_process(COMMAND ${DSHAL} conform --device cpu:0 --tier ops --filter "ops/RmsNorm*" --report ${OUT}/fallback
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+unset(ENV{DSHAL_CPU_FALLBACK})
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "conform with a declined rms_norm exited ${rc}: ${out} ${err}")
+endif()
+file(READ ${OUT}/fallback/report.json json)
+string(JSON fallback GET "${json}" fallbacks 0)
+string(JSON count LENGTH "${json}" fallbacks)
+if(NOT fallback STREQUAL "rms_norm" OR NOT count EQUAL 1)
+  message(FATAL_ERROR "report.json fallbacks should be [rms_norm]: ${json}")
+endif()

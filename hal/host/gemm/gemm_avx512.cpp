@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstdlib>  // TUNE
 
 #include "gemm_internal.hpp"
 
@@ -13,6 +14,8 @@ namespace dshal::host::gemm_detail {
 namespace {
 
 constexpr int kMr = 12, kNr = 32;
+constexpr int kPrefetchA = 24;  // k steps ahead: A panels may come from L3 when a new row panel starts
+constexpr int kPrefetchB = 8;   // k steps ahead in the B panel (from L2)
 
 inline int64_t lmin(int64_t a, int64_t b) { return a < b ? a : b; }
 inline __mmask16 mask16(int64_t n) { return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1); }
@@ -254,16 +257,24 @@ inline void prefetch_tile(const float* c, int64_t ldc, int m) {
   }
 }
 
-void ukr_f32(int64_t kc, const void* av, const void* bv, float* c, int64_t ldc, int m, int n, float alpha, float beta) {
+void ukr_f32(int64_t kc, const void* av, const void* bv, float* c, int64_t ldc, int m, int n, float alpha, float beta,
+              const void* const* pf, int npf) {
   const float* a = static_cast<const float*>(av);
   const float* b = static_cast<const float*>(bv);
   __m512 acc[kMr][2];
   for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   prefetch_tile(c, ldc, m);
+  const int64_t pf_every = npf > 0 ? (kc + npf - 1) / npf : kc + 1;
+  int64_t pf_at = 0;
   for (int64_t k = 0; k < kc; ++k) {
+    if (k == pf_at) {
+      pf_at += pf_every;
+      _mm_prefetch(static_cast<const char*>(*pf++), _MM_HINT_T1);
+    }
     const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNr), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNr + 16), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(a + kPrefetchA * kMr), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b + kPrefetchB * kNr), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b + kPrefetchB * kNr + 16), _MM_HINT_T0);
 #pragma GCC unroll 12
     for (int i = 0; i < kMr; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
@@ -276,16 +287,24 @@ void ukr_f32(int64_t kc, const void* av, const void* bv, float* c, int64_t ldc, 
   store_tile(acc, c, ldc, m, n, alpha, beta);
 }
 
-void ukr_bf16(int64_t kp, const void* av, const void* bv, float* c, int64_t ldc, int m, int n, float alpha, float beta) {
+void ukr_bf16(int64_t kp, const void* av, const void* bv, float* c, int64_t ldc, int m, int n, float alpha, float beta,
+              const void* const* pf, int npf) {
   const int32_t* a = static_cast<const int32_t*>(av);
   const uint32_t* b = static_cast<const uint32_t*>(bv);
   __m512 acc[kMr][2];
   for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   prefetch_tile(c, ldc, m);
+  const int64_t pf_every = npf > 0 ? (kp + npf - 1) / npf : kp + 1;
+  int64_t pf_at = 0;
   for (int64_t k = 0; k < kp; ++k) {
+    if (k == pf_at) {
+      pf_at += pf_every;
+      _mm_prefetch(static_cast<const char*>(*pf++), _MM_HINT_T1);
+    }
     const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNr), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNr + 16), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(a + kPrefetchA * kMr), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b + kPrefetchB * kNr), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b + kPrefetchB * kNr + 16), _MM_HINT_T0);
 #pragma GCC unroll 12
     for (int i = 0; i < kMr; ++i) {
       const __m512bh ai = (__m512bh)_mm512_set1_epi32(a[i]);
@@ -435,6 +454,10 @@ void fill_avx512_isa(Isa* isa, bool has_bf16) {
   }
   isa->gemv.convert_w = convert_w;
   isa->gemv.dot_f32 = dot_f32;
+  if (const char* e = getenv("TUNE_KC")) isa->f32.kc = atoi(e);
+  if (const char* e = getenv("TUNE_NC")) isa->f32.nc = atoi(e);
+  if (const char* e = getenv("TUNE_BKC")) isa->bf16.kc = atoi(e);
+  if (const char* e = getenv("TUNE_BNC")) isa->bf16.nc = atoi(e);
 }
 
 }  // namespace dshal::host::gemm_detail

@@ -89,6 +89,9 @@ namespace {
 
 int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+constexpr int64_t kL2Bytes = int64_t(768) << 10;  // of a core's L2 the blocked path plans to use
+constexpr int kMaxPrefetch = 128;                 // lines a micro-kernel call prefetches at most
+
 const std::byte* elem_ptr(const void* p, dshal_dtype t, int64_t idx) {
   return static_cast<const std::byte*>(p) + (t == DSHAL_DTYPE_INT4 ? idx / 2 : idx * int64_t(dtype_bytes(t)));
 }
@@ -127,14 +130,17 @@ class Prefetcher {
     lines_per_seg_ = (seg_bytes_ + 63) / 64;
   }
   int64_t total_lines() const { return segs_ * lines_per_seg_; }
-  void step(int64_t lines) {
-    for (; lines > 0 && seg_ < segs_; --lines) {
-      __builtin_prefetch(base_ + seg_ * seg_stride_ + line_ * 64, 0, 2);
+  // Writes the addresses of the next (at most max) lines; returns how many.
+  int next(const void** out, int max) {
+    int n = 0;
+    for (; n < max && seg_ < segs_; ++n) {
+      out[n] = base_ + seg_ * seg_stride_ + line_ * 64;
       if (++line_ == lines_per_seg_) {
         line_ = 0;
         ++seg_;
       }
     }
+    return n;
   }
 
  private:
@@ -219,39 +225,51 @@ void run_blocked(const Isa& isa, const Src& a, const Src& b, int64_t M, int64_t 
       if (mp0 == mp1) return;
       const int64_t row0 = m0 + mp0 * mr, rows = std::min(m0 + mcur, m0 + mp1 * mr) - row0;
 
-      Scratch bbuf(size_t((np1 - np0) * (KC / kp) * nr * 4));
+      // Column panels are packed and used in groups sized so that the packed group, the source of
+      // the next group (prefetched while this one computes) and a share of A fit in L2.
+      const int64_t panel_bytes = (KC / kp) * nr * 4;
+      const int64_t src_panel_bytes = nr * KC * (b.t == DSHAL_DTYPE_INT4 ? 1 : int64_t(dtype_bytes(b.t)));
+      const int64_t a_bytes = std::min<int64_t>((mp1 - mp0) * mr * (KC / kp) * 4, kL2Bytes / 3);
+      const int64_t group = std::clamp<int64_t>((kL2Bytes - a_bytes) / (panel_bytes + src_panel_bytes), 1, np1 - np0);
+      Scratch bbuf(size_t(group * panel_bytes));
       const bool direct = c.t == DSHAL_DTYPE_F32;
       Scratch cbuf(direct ? 0 : size_t(rows * ncur * 4));
-      const int64_t calls = (mp1 - mp0) * (np1 - np0);
 
       for (int64_t pc = 0; pc < kblocks; ++pc) {
         const int64_t kc = kc_of(pc), ku = ku_of(kc);
-        for (int64_t jp = np0; jp < np1; ++jp)
-          pk.pack_b(b, jp * nr, int(std::min(nr, N - jp * nr)), pc * KC, kc, bbuf.as<char>() + (jp - np0) * ku * nr * 4);
-        Prefetcher pf;
-        int64_t lines_per_call = 0;
-        if (pc + 1 < kblocks) {
-          pf = Prefetcher(b, n0, ncur, (pc + 1) * KC, kc_of(pc + 1));
-          lines_per_call = cdiv(pf.total_lines(), calls);
-        }
         const float beta_eff = pc > 0 ? 1.0f : direct ? beta : 0.0f;
-        for (int64_t mp = mp0; mp < mp1; ++mp) {
-          const int64_t mrow = m0 + mp * mr;
-          const int mv = int(std::min(mr, m0 + mcur - mrow));
-          const char* ap = a_panel(pc, mp);
-          for (int64_t jp = np0; jp < np1; ++jp) {
-            const int nv = int(std::min(nr, N - jp * nr));
-            float* cp;
-            int64_t ldc;
-            if (direct) {
-              cp = static_cast<float*>(c.p) + mrow * c.ld + jp * nr;
-              ldc = c.ld;
-            } else {
-              cp = cbuf.as<float>() + (mrow - row0) * ncur + (jp * nr - n0);
-              ldc = ncur;
+        for (int64_t g0 = np0; g0 < np1; g0 += group) {
+          const int64_t g1 = std::min(np1, g0 + group);
+          for (int64_t jp = g0; jp < g1; ++jp)
+            pk.pack_b(b, jp * nr, int(std::min(nr, N - jp * nr)), pc * KC, kc, bbuf.as<char>() + (jp - g0) * ku * nr * 4);
+          // The next group's source: later in this k block, or the first group of the next one.
+          Prefetcher pf;
+          if (g1 < np1) {
+            const int64_t c0 = g1 * nr;
+            pf = Prefetcher(b, c0, std::min(N, std::min(np1, g1 + group) * nr) - c0, pc * KC, kc);
+          } else if (pc + 1 < kblocks) {
+            pf = Prefetcher(b, n0, std::min(N, std::min(np1, np0 + group) * nr) - n0, (pc + 1) * KC, kc_of(pc + 1));
+          }
+          const int lines_per_call = int(std::min<int64_t>(kMaxPrefetch, cdiv(pf.total_lines(), (mp1 - mp0) * (g1 - g0))));
+          const void* pf_lines[kMaxPrefetch];
+          for (int64_t mp = mp0; mp < mp1; ++mp) {
+            const int64_t mrow = m0 + mp * mr;
+            const int mv = int(std::min(mr, m0 + mcur - mrow));
+            const char* ap = a_panel(pc, mp);
+            for (int64_t jp = g0; jp < g1; ++jp) {
+              const int nv = int(std::min(nr, N - jp * nr));
+              float* cp;
+              int64_t ldc;
+              if (direct) {
+                cp = static_cast<float*>(c.p) + mrow * c.ld + jp * nr;
+                ldc = c.ld;
+              } else {
+                cp = cbuf.as<float>() + (mrow - row0) * ncur + (jp * nr - n0);
+                ldc = ncur;
+              }
+              const int npf = pf.next(pf_lines, lines_per_call);
+              pk.ukr(ku, ap, bbuf.as<char>() + (jp - g0) * ku * nr * 4, cp, ldc, mv, nv, alpha, beta_eff, pf_lines, npf);
             }
-            pf.step(lines_per_call);
-            pk.ukr(ku, ap, bbuf.as<char>() + (jp - np0) * ku * nr * 4, cp, ldc, mv, nv, alpha, beta_eff);
           }
         }
       }

@@ -41,8 +41,9 @@ struct PanelKernels {
   void (*pack_a)(const Src& s, int64_t r0, int rows, int64_t k0, int64_t kc, void* dst) = nullptr;
   void (*pack_b)(const Src& s, int64_t r0, int rows, int64_t k0, int64_t kc, void* dst) = nullptr;
   // c[0..m)[0..n) = alpha * (a . b) + beta * c over kunits packed steps; beta == 0 does not read c.
+  // While it computes, the kernel prefetches the npf cache lines at pf[] into L2, spread over its loop.
   void (*ukr)(int64_t kunits, const void* a, const void* b, float* c, int64_t ldc, int m, int n, float alpha,
-              float beta) = nullptr;
+              float beta, const void* const* pf, int npf) = nullptr;
 };
 
 // GEMV-style kernels for small M with k-contiguous W. acc is [4][4][16] partial sums per (m, n):

@@ -59,7 +59,9 @@ void pack(const Src& s, int64_t r0, int rows, int64_t k0, int64_t kc, void* dst)
   }
 }
 
-void ukr(int64_t kc, const void* av, const void* bv, float* c, int64_t ldc, int m, int n, float alpha, float beta) {
+void ukr(int64_t kc, const void* av, const void* bv, float* c, int64_t ldc, int m, int n, float alpha, float beta,
+         const void* const* pf, int npf) {
+  for (int i = 0; i < npf; ++i) __builtin_prefetch(pf[i], 0, 2);
   const float* a = static_cast<const float*>(av);
   const float* b = static_cast<const float*>(bv);
   float acc[kMr][kNr] = {};

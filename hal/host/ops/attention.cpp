@@ -1,9 +1,10 @@
 // Attention host kernel (MLA naive and absorbed): flash-style online softmax in f32 over key blocks.
 //
-// The rows (query t, head h) that share a kv head form a group; a task takes a chunk of a group's rows
-// and a range of keys, so each key block is converted (and transposed) once for every row of the
-// chunk: with kv_heads == 1 that is many heads per read of the latent cache. When there are too few
-// chunks to keep the cores busy (decode) the keys are also split and the partial softmax states
+// The rows (query t, head h) that share a kv head form a group. A task takes a chunk of a group's rows
+// (or several small chunks of different groups) and a range of keys, so each key block is converted
+// and transposed once for every row of the chunk: with kv_heads == 1 that is many heads per read of
+// the latent cache. Chunks of few rows read K in place with dot products instead. When there are too
+// few tasks to keep the cores busy (decode) the keys are also split and the partial softmax states
 // merged. The partition depends only on the shapes, so results do not depend on the thread count.
 #include "host/ops/common.hpp"
 
@@ -24,7 +25,8 @@ constexpr uint64_t kKeys = 64;           // keys per block: the width of S and o
 constexpr int kLanes = 16;               // floats per SIMD vector
 constexpr uint64_t kChunkBytes = 320 << 10;  // rows per chunk: Q and O rows of a chunk fill about this much each
 constexpr uint64_t kTransposeKeys = 8;       // keys converted together before their transposition
-constexpr uint64_t kMinTasks = 16;       // below this many chunks, keys are split too
+constexpr uint64_t kMinTransposeRows = 8;    // chunks with fewer rows read K in place instead
+constexpr uint64_t kMinTasks = 16;       // below this many tasks, keys are split too
 constexpr uint64_t kMinSplitKeys = 256;  // ... into ranges of at least this many keys
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -127,10 +129,49 @@ DSHAL_HOST_INLINE void pv_rows(const float* p, const float* v, uint64_t v_stride
     }
 }
 
+// Key row k (dtype t) as 16 f32 lanes from element d.
+DSHAL_HOST_INLINE vfloat vload_key(const std::byte* k, dshal_dtype t, uint64_t d) {
+  if (t == DSHAL_DTYPE_BF16) {
+    typedef uint16_t vu16 __attribute__((vector_size(kLanes * sizeof(uint16_t))));
+    typedef uint32_t vu32 __attribute__((vector_size(kLanes * sizeof(uint32_t))));
+    vu16 h;
+    std::memcpy(&h, k + 2 * d, sizeof h);
+    return reinterpret_cast<vfloat>(__builtin_convertvector(h, vu32) << 16);
+  }
+  return vload(reinterpret_cast<const float*>(k) + d);
+}
+
+// s[r][j] = q[r] . k_j for RT rows and keys j < jn read in place (f32 or bf16), 0 for j >= jn: the
+// path for chunks too small to pay for a transposed K block.
+template <int RT>
+DSHAL_HOST_INLINE void qk_dot(const float* q, uint64_t D, const std::byte* const* keys, dshal_dtype t, uint64_t jn,
+                              float* s) {
+  for (uint64_t j = 0; j < jn; ++j) {
+    const std::byte* k = keys[j];
+    vfloat acc[RT] = {};
+    uint64_t d = 0;
+    for (; d + kLanes <= D; d += kLanes) {
+      const vfloat kv = vload_key(k, t, d);
+#pragma GCC unroll 4
+      for (int r = 0; r < RT; ++r) acc[r] += vload(q + r * D + d) * kv;
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < RT; ++r) {
+      float sum = 0.0f;
+      for (int i = 0; i < kLanes; ++i) sum += acc[r][i];
+      for (uint64_t e = d; e < D; ++e) sum += q[r * D + e] * load_f32(k, t, e);
+      s[r * kKeys + j] = sum;
+    }
+  }
+  for (int r = 0; r < RT; ++r) std::fill(s + r * kKeys + jn, s + (r + 1) * kKeys, 0.0f);
+}
+
 struct Block {
   const float* q;          // [rows][D]
   uint64_t rows, D, Dv;
-  const float* kt;         // [D][kKeys], keys past the block's end zero
+  const float* kt;         // [D][kKeys], keys past the block's end zero; or null: read keys in place
+  const std::byte* const* keys;  // key rows (f32 or bf16) when kt is null
+  dshal_dtype k_dtype;
   const float* v;          // row j at v + j * v_stride, Dv floats
   uint64_t v_stride;
   const uint32_t* visible; // per row: keys [0, visible) of the block are unmasked
@@ -150,11 +191,20 @@ DSHAL_HOST_SIMD_CLONES void attend_block(const Block& b) {
     if (jmax == 0) continue;
     const float* q = b.q + r0 * b.D;
     float* s = b.s + r0 * kKeys;
-    switch (rt) {
-      case 4: qk_tile<4>(q, b.D, b.kt, s); break;
-      case 3: qk_tile<3>(q, b.D, b.kt, s); break;
-      case 2: qk_tile<2>(q, b.D, b.kt, s); break;
-      default: qk_tile<1>(q, b.D, b.kt, s); break;
+    if (b.kt) {
+      switch (rt) {
+        case 4: qk_tile<4>(q, b.D, b.kt, s); break;
+        case 3: qk_tile<3>(q, b.D, b.kt, s); break;
+        case 2: qk_tile<2>(q, b.D, b.kt, s); break;
+        default: qk_tile<1>(q, b.D, b.kt, s); break;
+      }
+    } else {
+      switch (rt) {
+        case 4: qk_dot<4>(q, b.D, b.keys, b.k_dtype, jmax, s); break;
+        case 3: qk_dot<3>(q, b.D, b.keys, b.k_dtype, jmax, s); break;
+        case 2: qk_dot<2>(q, b.D, b.keys, b.k_dtype, jmax, s); break;
+        default: qk_dot<1>(q, b.D, b.keys, b.k_dtype, jmax, s); break;
+      }
     }
     for (int r = 0; r < rt; ++r) {
       const uint64_t row = r0 + r, n = b.visible[row];
@@ -205,6 +255,59 @@ DSHAL_HOST_SIMD_CLONES void attend_block(const Block& b) {
   }
 }
 
+// kt[c][j] = element c of key row j as f32, for j < jn; 0 for jn <= j < kKeys. Keys go kTransposeKeys
+// at a time, so that each store fills part of one cache line and the rows read stay in L1.
+template <typename Load>
+DSHAL_HOST_INLINE void transpose_keys_with(const std::byte* const* rows, uint64_t jn, uint64_t D, float* kt, Load load) {
+  for (uint64_t jb = 0; jb < kKeys; jb += kTransposeKeys) {
+    if (jb + kTransposeKeys <= jn) {
+      for (uint64_t c = 0; c < D; ++c)
+#pragma GCC unroll 8
+        for (uint64_t j = 0; j < kTransposeKeys; ++j) kt[c * kKeys + jb + j] = load(rows[jb + j], c);
+    } else {
+      for (uint64_t c = 0; c < D; ++c)
+        for (uint64_t j = 0; j < kTransposeKeys; ++j) kt[c * kKeys + jb + j] = jb + j < jn ? load(rows[jb + j], c) : 0.0f;
+    }
+  }
+}
+
+DSHAL_HOST_SIMD_CLONES void transpose_keys(const std::byte* const* rows, uint64_t jn, dshal_dtype t, uint64_t D,
+                                           float* kt, float* tmp /* [kKeys][D] */) {
+  switch (t) {
+    case DSHAL_DTYPE_F32:
+      transpose_keys_with(rows, jn, D, kt, [](const std::byte* p, uint64_t c) {
+        float v;
+        std::memcpy(&v, p + 4 * c, 4);
+        return v;
+      });
+      return;
+    case DSHAL_DTYPE_BF16:
+      transpose_keys_with(rows, jn, D, kt, [](const std::byte* p, uint64_t c) {
+        uint16_t h;
+        std::memcpy(&h, p + 2 * c, 2);
+        return bf16_to_f32(h);
+      });
+      return;
+    default: {
+      const std::byte* tmp_rows[kKeys];
+      for (uint64_t j = 0; j < jn; ++j) {
+        ops::load_row(rows[j], t, D, tmp + j * D);
+        tmp_rows[j] = reinterpret_cast<const std::byte*>(tmp + j * D);
+      }
+      transpose_keys_with(tmp_rows, jn, D, kt, [](const std::byte* p, uint64_t c) {
+        float v;
+        std::memcpy(&v, p + 4 * c, 4);
+        return v;
+      });
+      return;
+    }
+  }
+}
+
+inline void prefetch_row(const std::byte* p, uint64_t bytes) {
+  for (uint64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+}
+
 struct View {
   const std::byte* base;
   dshal_dtype dtype;
@@ -216,8 +319,12 @@ struct View {
   }
 };
 
-struct Task {
-  uint64_t group, row_begin, row_end, split;
+struct Segment {  // rows [row_begin, row_end) of one group
+  uint64_t group, row_begin, row_end;
+};
+
+struct Task {  // segments [seg_begin, seg_end) over the keys of one split
+  uint64_t seg_begin, seg_end, split;
 };
 
 struct Scratch {
@@ -254,13 +361,24 @@ dshal_status attention(const dshal_attention_desc& d, std::string* error) {
   for (uint64_t h = d.heads; h-- > 0;) head_begin[h * d.kv_heads / d.heads] = h;
   for (uint64_t g = d.kv_heads; g-- > 0;) head_begin[g] = std::min(head_begin[g], head_begin[g + 1]);
 
+  // Segments: each group's rows cut into chunks. A task takes one segment, or several small ones
+  // (decode without shared kv heads: one row per head), which then read the cache together, token by
+  // token, instead of one head's rows a whole token apart each.
   const uint64_t chunk_rows = std::max<uint64_t>(4, kChunkBytes / (4 * std::max(D, Dv)) / 4 * 4);
-  std::vector<Task> tasks;
+  std::vector<Segment> segments;
   std::vector<uint64_t> row_base(d.kv_heads + 1, 0);  // first global row of each group
   for (uint64_t g = 0; g < d.kv_heads; ++g) {
     const uint64_t rows = d.q_len * (head_begin[g + 1] - head_begin[g]);
     row_base[g + 1] = row_base[g] + rows;
-    for (uint64_t r = 0; r < rows; r += chunk_rows) tasks.push_back({g, r, std::min(rows, r + chunk_rows), 0});
+    for (uint64_t r = 0; r < rows; r += chunk_rows) segments.push_back({g, r, std::min(rows, r + chunk_rows)});
+  }
+  std::vector<Task> tasks;
+  for (uint64_t i = 0; i < segments.size();) {
+    uint64_t e = i, rows = 0;
+    do rows += segments[e].row_end - segments[e].row_begin;
+    while (++e < segments.size() && rows + segments[e].row_end - segments[e].row_begin <= kMinTransposeRows);
+    tasks.push_back({i, e, 0});
+    i = e;
   }
   const uint64_t blocks = (d.kv_len + kKeys - 1) / kKeys;
   uint64_t splits = 1;
@@ -270,7 +388,7 @@ dshal_status attention(const dshal_attention_desc& d, std::string* error) {
   if (splits > 1) {
     std::vector<Task> split_tasks;
     for (const Task& t : tasks)
-      for (uint64_t s = 0; s < splits; ++s) split_tasks.push_back({t.group, t.row_begin, t.row_end, s});
+      for (uint64_t s = 0; s < splits; ++s) split_tasks.push_back({t.seg_begin, t.seg_end, s});
     tasks.swap(split_tasks);
   }
   // With splits, each (row, split) leaves its unnormalized state here for the merge.
@@ -279,13 +397,15 @@ dshal_status attention(const dshal_attention_desc& d, std::string* error) {
   std::vector<float> part_m(splits > 1 ? total_rows * splits : 0), part_l(part_m.size());
 
   const bool v_f32 = vv.dtype == DSHAL_DTYPE_F32;
+  const bool k_direct = kv.dtype == DSHAL_DTYPE_F32 || kv.dtype == DSHAL_DTYPE_BF16;
+  const uint64_t k_row_bytes = D * dtype_bytes(kv.dtype), v_row_bytes = Dv * dtype_bytes(vv.dtype);
   tbb::enumerable_thread_specific<Scratch> scratch;
   tbb::parallel_for(tbb::blocked_range<size_t>(0, tasks.size(), 1), [&](const tbb::blocked_range<size_t>& range) {
     Scratch& sc = scratch.local();
     for (size_t ti = range.begin(); ti != range.end(); ++ti) {
       const Task task = tasks[ti];
-      const uint64_t g = task.group, hb = head_begin[g], hg = head_begin[g + 1] - hb;
-      const uint64_t rows = task.row_end - task.row_begin;
+      uint64_t rows = 0;
+      for (uint64_t si = task.seg_begin; si < task.seg_end; ++si) rows += segments[si].row_end - segments[si].row_begin;
       float* q = sized(sc.q, rows * D);
       float* o = sized(sc.o, rows * Dv);
       float* m = sized(sc.m, rows);
@@ -293,18 +413,23 @@ dshal_status attention(const dshal_attention_desc& d, std::string* error) {
       float* s = sized(sc.s, rows * kKeys);
       float* kt = sized(sc.kt, D * kKeys);
       float* vbuf = v_f32 ? nullptr : sized(sc.v, kKeys * Dv);
-      float* tmp = sized(sc.row, kTransposeKeys * D);
+      float* tmp = k_direct ? nullptr : sized(sc.row, kKeys * D);
       uint32_t* end = sized(sc.end, rows);
       uint32_t* visible = sized(sc.visible, rows);
 
+      // Task row i belongs to segment seg_of(i); (t, h) of each row.
       uint64_t max_end = 0;
-      for (uint64_t i = 0; i < rows; ++i) {
-        const uint64_t r = task.row_begin + i, t = r / hg, h = hb + r % hg;
-        ops::load_row(qv.at(t, h), qv.dtype, D, q + i * D);
-        uint64_t e = d.kv_len;
-        if (d.causal && d.q_offset < d.kv_len) e = std::min<uint64_t>(d.kv_len, t + d.q_offset + 1);
-        end[i] = uint32_t(e);
-        max_end = std::max(max_end, e);
+      for (uint64_t si = task.seg_begin, i = 0; si < task.seg_end; ++si) {
+        const Segment& sg = segments[si];
+        const uint64_t hb = head_begin[sg.group], hg = head_begin[sg.group + 1] - hb;
+        for (uint64_t r = sg.row_begin; r < sg.row_end; ++r, ++i) {
+          const uint64_t t = r / hg, h = hb + r % hg;
+          ops::load_row(qv.at(t, h), qv.dtype, D, q + i * D);
+          uint64_t e = d.kv_len;
+          if (d.causal && d.q_offset < d.kv_len) e = std::min<uint64_t>(d.kv_len, t + d.q_offset + 1);
+          end[i] = uint32_t(e);
+          max_end = std::max(max_end, e);
+        }
       }
       std::fill_n(o, rows * Dv, 0.0f);
       std::fill_n(m, rows, kNegInf);
@@ -314,41 +439,54 @@ dshal_status attention(const dshal_attention_desc& d, std::string* error) {
       const uint64_t key_end = std::min(max_end, blocks * (task.split + 1) / splits * kKeys);
       for (uint64_t j0 = key_begin; j0 < key_end; j0 += kKeys) {
         const uint64_t jn = std::min(kKeys, key_end - j0);
-        // K block, converted and transposed to [D][kKeys]; keys past the block's end are 0.
-        for (uint64_t jb = 0; jb < kKeys; jb += kTransposeKeys) {
-          for (uint64_t j = jb; j < jb + kTransposeKeys; ++j) {
-            if (j < jn) ops::load_row(kv.at(j0 + j, g), kv.dtype, D, tmp + (j - jb) * D);
-            else std::fill_n(tmp + (j - jb) * D, D, 0.0f);
+        // Cache rows sit a whole token apart (all heads between): prefetch the next block's K and V
+        // rows, or each row costs a memory latency.
+        for (uint64_t j = j0 + kKeys; j < std::min(key_end, j0 + 2 * kKeys); ++j)
+          for (uint64_t si = task.seg_begin; si < task.seg_end; ++si) {
+            if (si > task.seg_begin && segments[si].group == segments[si - 1].group) continue;
+            prefetch_row(kv.at(j, segments[si].group), k_row_bytes);
+            prefetch_row(vv.at(j, segments[si].group), v_row_bytes);
           }
-          for (uint64_t c = 0; c < D; ++c)
-            for (uint64_t j = 0; j < kTransposeKeys; ++j) kt[c * kKeys + jb + j] = tmp[j * D + c];
+        for (uint64_t si = task.seg_begin, i0 = 0; si < task.seg_end; ++si) {
+          const Segment& sg = segments[si];
+          const uint64_t g = sg.group, n = sg.row_end - sg.row_begin;
+          // Few rows cannot pay for transposing K: their scores are dot products on the rows in place.
+          const bool keys_in_place = n < kMinTransposeRows && k_direct;
+          const std::byte* key_rows[kKeys];
+          for (uint64_t j = 0; j < jn; ++j) key_rows[j] = kv.at(j0 + j, g);
+          if (!keys_in_place) transpose_keys(key_rows, jn, kv.dtype, D, kt, tmp);
+          const float* v;
+          uint64_t v_stride;
+          if (v_f32) {
+            v = reinterpret_cast<const float*>(vv.at(j0, g));
+            v_stride = vv.token_stride;
+          } else {
+            for (uint64_t j = 0; j < jn; ++j) ops::load_row(vv.at(j0 + j, g), vv.dtype, Dv, vbuf + j * Dv);
+            v = vbuf;
+            v_stride = Dv;
+          }
+          for (uint64_t i = i0; i < i0 + n; ++i) visible[i] = uint32_t(end[i] > j0 ? std::min(jn, end[i] - j0) : 0);
+          attend_block({q + i0 * D, n, D, Dv, keys_in_place ? nullptr : kt, key_rows, kv.dtype, v, v_stride,
+                        visible + i0, d.scale, s, o + i0 * Dv, m + i0, l + i0});
+          i0 += n;
         }
-        const float* v;
-        uint64_t v_stride;
-        if (v_f32) {
-          v = reinterpret_cast<const float*>(vv.at(j0, g));
-          v_stride = vv.token_stride;
-        } else {
-          for (uint64_t j = 0; j < jn; ++j) ops::load_row(vv.at(j0 + j, g), vv.dtype, Dv, vbuf + j * Dv);
-          v = vbuf;
-          v_stride = Dv;
-        }
-        for (uint64_t i = 0; i < rows; ++i) visible[i] = uint32_t(end[i] > j0 ? std::min(jn, end[i] - j0) : 0);
-        attend_block({q, rows, D, Dv, kt, v, v_stride, visible, d.scale, s, o, m, l});
       }
 
-      for (uint64_t i = 0; i < rows; ++i) {
-        const uint64_t r = task.row_begin + i;
-        float* oi = o + i * Dv;
-        if (splits > 1) {
-          const uint64_t slot = (row_base[g] + r) * splits + task.split;
-          std::copy_n(oi, Dv, part_o.data() + slot * Dv);
-          part_m[slot] = m[i];
-          part_l[slot] = l[i];
-        } else {
-          const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
-          for (uint64_t c = 0; c < Dv; ++c) oi[c] *= inv;
-          ops::store_row(oi, Dv, out_at(r / hg, hb + r % hg), d.out.dtype);
+      for (uint64_t si = task.seg_begin, i = 0; si < task.seg_end; ++si) {
+        const Segment& sg = segments[si];
+        const uint64_t g = sg.group, hb = head_begin[g], hg = head_begin[g + 1] - hb;
+        for (uint64_t r = sg.row_begin; r < sg.row_end; ++r, ++i) {
+          float* oi = o + i * Dv;
+          if (splits > 1) {
+            const uint64_t slot = (row_base[g] + r) * splits + task.split;
+            std::copy_n(oi, Dv, part_o.data() + slot * Dv);
+            part_m[slot] = m[i];
+            part_l[slot] = l[i];
+          } else {
+            const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
+            for (uint64_t c = 0; c < Dv; ++c) oi[c] *= inv;
+            ops::store_row(oi, Dv, out_at(r / hg, hb + r % hg), d.out.dtype);
+          }
         }
       }
     }

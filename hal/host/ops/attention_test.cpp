@@ -36,10 +36,10 @@ AttnRun run_attention(const AttnCase& c, bool check = true) {
   const uint64_t o_hs = c.v_dim + 1, o_ts = c.heads * o_hs + 3;
   const dshal_dtype vt = c.v_aliases_k ? c.kt : c.vt;
   const uint64_t q_off = 64;
-  const uint64_t k_off = q_off + c.q_len * q_ts * dtype_bytes(c.qt) + 64;
-  const uint64_t v_off = c.v_aliases_k ? k_off : k_off + c.kv_len * k_ts * dtype_bytes(c.kt) + 64;
-  const uint64_t o_off = (c.v_aliases_k ? k_off + c.kv_len * k_ts * dtype_bytes(c.kt)
-                                        : v_off + c.kv_len * v_ts * dtype_bytes(vt)) + 64;
+  const uint64_t k_off = after(q_off + c.q_len * q_ts * dtype_bytes(c.qt), 64);
+  const uint64_t v_off = c.v_aliases_k ? k_off : after(k_off + c.kv_len * k_ts * dtype_bytes(c.kt), 64);
+  const uint64_t o_off = after(c.v_aliases_k ? k_off + c.kv_len * k_ts * dtype_bytes(c.kt)
+                                             : v_off + c.kv_len * v_ts * dtype_bytes(vt), 64);
   Buffer buf(o_off + c.q_len * o_ts * dtype_bytes(c.ot) + 64);
 
   const uint64_t D = c.qk_dim, Dv = c.v_dim;
@@ -130,6 +130,10 @@ TEST(Attention, NaiveDecodeOddDims) { run_attention({kNaive, 1, 333, 5, 5, 23, 1
 TEST(Attention, NaiveNonCausal) { run_attention({kNaive, 6, 70, 2, 2, 192, 128, false, 0}); }
 TEST(Attention, NaiveDecodeDeepSeekDims) { run_attention({kNaive, 1, 300, 16, 16, 192, 128, true, 299}); }
 TEST(Attention, GroupedHeads) { run_attention({kNaive, 5, 80, 6, 2, 16, 16, true, 75}); }
+TEST(Attention, GroupedHeadsDecode) { run_attention({kNaive, 1, 600, 8, 4, 24, 16, true, 599}); }
+TEST(Attention, NaiveDecodeHeadsPackedWithSplits) {  // 12 one-row heads in 2 tasks, keys split in 4
+  run_attention({kNaive, 1, 1100, 12, 12, 40, 24, true, 1099});
+}
 TEST(Attention, CausalQueriesBeforeTheirKeys) {  // q_offset 0, more keys than queries: later keys masked
   run_attention({kNaive, 4, 100, 2, 2, 8, 8, true, 0});
 }
@@ -160,6 +164,12 @@ TEST(Attention, MixedTypes) {
   run_attention({kNaive, 3, 50, 2, 2, 24, 20, true, 47, DSHAL_DTYPE_F32, DSHAL_DTYPE_BF16, DSHAL_DTYPE_F16,
                  DSHAL_DTYPE_F16});
 }
+TEST(Attention, F16Keys) {  // K neither f32 nor bf16: converted row by row before the transposition
+  run_attention({kNaive, 9, 70, 2, 2, 24, 20, true, 61, DSHAL_DTYPE_F32, DSHAL_DTYPE_F16, DSHAL_DTYPE_F32,
+                 DSHAL_DTYPE_F32});
+  run_attention({kAbsorbed, 2, 90, 3, 1, 24, 20, false, 0, DSHAL_DTYPE_F16, DSHAL_DTYPE_F16, DSHAL_DTYPE_F16,
+                 DSHAL_DTYPE_F16, true});
+}
 TEST(Attention, PeakySoftmax) {  // scores spread over ~60: exp underflows for most keys
   AttnCase c{kNaive, 4, 200, 2, 2, 32, 16, true, 196};
   c.score_std = 30.0f;
@@ -183,38 +193,50 @@ TEST(Attention, ResultDoesNotDependOnThreadCount) {
 }
 
 // Not part of the suite: ./dshal_host_ops_test --gtest_also_run_disabled_tests --gtest_filter='*Speed*'
-TEST(Attention, DISABLED_DecodeSpeed) {
+void time_attention(const char* label, dshal_attention_mode mode, uint64_t q_len, uint64_t kv_len, uint64_t heads,
+                    uint64_t D, uint64_t Dv, dshal_dtype kt) {
+  const uint64_t kv_heads = mode == DSHAL_ATTENTION_ABSORBED ? 1 : heads;
+  const uint64_t q_bytes = q_len * heads * D * 4, k_bytes = kv_len * kv_heads * D * dtype_bytes(kt);
+  const uint64_t v_bytes = mode == DSHAL_ATTENTION_ABSORBED ? 0 : kv_len * kv_heads * Dv * dtype_bytes(kt);
+  Buffer buf(q_bytes + k_bytes + v_bytes + q_len * heads * Dv * 4);
+  const uint64_t k_off = q_bytes, v_off = k_off + k_bytes, o_off = v_off + v_bytes;
+  for (uint64_t i = 0; i < q_len * heads * D; ++i) put(buf.data(), DSHAL_DTYPE_F32, i, uniform(-1, 1));
+  for (uint64_t i = 0; i < (k_bytes + v_bytes) / dtype_bytes(kt); ++i) put(buf.data() + k_off, kt, i, uniform(-1, 1));
+  dshal_attention_desc d{};
+  d.struct_size = sizeof d;
+  d.mode = mode;
+  d.q_len = q_len;
+  d.kv_len = kv_len;
+  d.heads = heads;
+  d.kv_heads = kv_heads;
+  d.qk_dim = D;
+  d.v_dim = Dv;
+  d.scale = 0.1f;
+  d.causal = 1;
+  d.q_offset = kv_len - q_len;
+  d.q = {buf.handle(), 0, DSHAL_DTYPE_F32, heads * D, D};
+  d.k = {buf.handle(), k_off, kt, kv_heads * D, D};
+  d.v = mode == DSHAL_ATTENTION_ABSORBED ? d.k : dshal_attention_view{buf.handle(), v_off, kt, kv_heads * Dv, Dv};
+  d.out = {buf.handle(), o_off, DSHAL_DTYPE_F32, heads * Dv, Dv};
+  std::string error;
+  ASSERT_EQ(attention(d, &error), DSHAL_OK);
+  const int reps = 10;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < reps; ++i) attention(d, &error);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
+  double pairs = 0;  // (query, key) pairs visited
+  for (uint64_t t = 0; t < q_len; ++t) pairs += double(std::min(kv_len, t + d.q_offset + 1));
+  const double gflop = 2.0 * heads * pairs * double(D + Dv) / 1e9;
+  std::printf("%-40s K/V %-4s: %8.2f ms, %6.1f GFLOP/s, %6.2f GB/s of K/V\n", label, dtype_name(kt), ms,
+              gflop / ms * 1e3, double(k_bytes + v_bytes) / ms / 1e6);
+}
+
+TEST(Attention, DISABLED_Speed) {
   for (dshal_dtype kt : {DSHAL_DTYPE_BF16, DSHAL_DTYPE_F32}) {
-    const uint64_t heads = 128, D = 576, Dv = 512, kv_len = 4096;
-    Buffer buf(heads * D * 4 + kv_len * D * 2 * 2 + heads * Dv * 4 + 1024);
-    const uint64_t q_off = 0, k_off = heads * D * 4, o_off = k_off + kv_len * D * dtype_bytes(kt);
-    for (uint64_t i = 0; i < heads * D; ++i) put(buf.data() + q_off, DSHAL_DTYPE_F32, i, uniform(-1, 1));
-    for (uint64_t i = 0; i < kv_len * D; ++i) put(buf.data() + k_off, kt, i, uniform(-1, 1));
-    dshal_attention_desc d{};
-    d.struct_size = sizeof d;
-    d.mode = DSHAL_ATTENTION_ABSORBED;
-    d.q_len = 1;
-    d.kv_len = kv_len;
-    d.heads = heads;
-    d.kv_heads = 1;
-    d.qk_dim = D;
-    d.v_dim = Dv;
-    d.scale = 0.1f;
-    d.causal = 1;
-    d.q_offset = kv_len - 1;
-    d.q = {buf.handle(), q_off, DSHAL_DTYPE_F32, heads * D, D};
-    d.k = {buf.handle(), k_off, kt, D, D};
-    d.v = d.k;
-    d.out = {buf.handle(), o_off, DSHAL_DTYPE_F32, heads * Dv, Dv};
-    std::string error;
-    ASSERT_EQ(attention(d, &error), DSHAL_OK);
-    const int reps = 20;
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < reps; ++i) attention(d, &error);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
-    const double gflop = 2.0 * heads * kv_len * (D + Dv) / 1e9;
-    std::printf("absorbed decode, 128 heads, qk 576, v 512, kv_len 4096, K %s: %.2f ms, %.1f GFLOP/s\n",
-                dtype_name(kt), ms, gflop / ms * 1e3);
+    time_attention("absorbed decode 128h 576/512 kv 4096", DSHAL_ATTENTION_ABSORBED, 1, 4096, 128, 576, 512, kt);
+    time_attention("naive decode 128h 192/128 kv 4096", DSHAL_ATTENTION_NAIVE, 1, 4096, 128, 192, 128, kt);
+    time_attention("naive prefill 16h 192/128 1024 tokens", DSHAL_ATTENTION_NAIVE, 1024, 1024, 16, 192, 128, kt);
+    time_attention("absorbed prefill 16h 576/512 256 tokens", DSHAL_ATTENTION_ABSORBED, 256, 256, 16, 576, 512, kt);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 
 // Hot loops are compiled for x86-64-v4 (AVX-512), v3 (AVX2 + FMA) and the baseline, picked at load
 // time (GCC/Clang function multi-versioning). Everything called from such a function must inline.

@@ -15,8 +15,8 @@ void run_elementwise(dshal_elementwise_op op, dshal_dtype at, dshal_dtype bt, ds
                      Alias alias = Alias::kNone) {
   SCOPED_TRACE(cat("elementwise op ", int(op), " ", dtype_name(at), ",", dtype_name(bt), "->", dtype_name(ot), " n ", n,
                    " alias ", int(alias)));
-  const uint64_t a_off = 4, b_off = a_off + n * dtype_bytes(at) + 12;
-  uint64_t o_off = b_off + n * dtype_bytes(bt) + 20;
+  const uint64_t a_off = 4, b_off = after(a_off + n * dtype_bytes(at), 12);
+  uint64_t o_off = after(b_off + n * dtype_bytes(bt), 20);
   if (alias == Alias::kOutIsA) o_off = a_off, ot = at;
   if (alias == Alias::kOutIsB) o_off = b_off, ot = bt;
   Buffer buf(std::max(b_off + n * dtype_bytes(bt), o_off + n * dtype_bytes(ot)) + 4);
@@ -99,7 +99,7 @@ TEST(Elementwise, CastSameTypeKeepsNaNPayloadAndAddPropagatesNaN) {
 void run_embedding(dshal_dtype tt, dshal_dtype ot, uint64_t tokens, uint64_t vocab, uint64_t hidden) {
   SCOPED_TRACE(cat("embedding ", dtype_name(tt), "->", dtype_name(ot)));
   const uint64_t ld_t = hidden + 3, ld_o = hidden + 5;
-  const uint64_t t_off = 8, ids_off = t_off + vocab * ld_t * dtype_bytes(tt) + 8, o_off = ids_off + tokens * 4 + 8;
+  const uint64_t t_off = 8, ids_off = after(t_off + vocab * ld_t * dtype_bytes(tt)), o_off = after(ids_off + tokens * 4);
   Buffer buf(o_off + tokens * ld_o * dtype_bytes(ot) + 8);
   std::vector<double> table(vocab * hidden);
   for (uint64_t v = 0; v < vocab; ++v)

@@ -12,11 +12,10 @@
 namespace dshal::host {
 namespace {
 
-// Choice value given to experts of groups that were not kept. adapter.h specifies 0, as Hugging Face
-// transformers' DeepseekV2 (all versions) and DeepseekV3 (up to 4.57 / 5.5) do. DeepSeek's own
-// inference code, and transformers' DeepseekV3 from 5.6 on, use -inf instead: the two differ only
-// when a kept expert's biased score is negative or top_k exceeds the kept experts.
-constexpr float kMaskedChoice = 0.0f;
+// Choice value given to experts of groups that were not kept (adapter.h): 0 for group_limited_greedy
+// as transformers' DeepseekV2; -inf for noaux_tc as DeepSeek's own code and transformers' DeepseekV3
+// from 5.6 on (older transformers used 0: the two differ only when every kept choice is negative).
+inline float masked_choice(dshal_moe_topk_method m) { return m == DSHAL_MOE_TOPK_NOAUX_TC ? -INFINITY : 0.0f; }
 
 // Strict "a ranks before b": larger value first (NaN largest, as torch.topk), then lower index.
 inline bool ranks_before(const float* v, uint32_t a, uint32_t b) {
@@ -83,7 +82,7 @@ dshal_status moe_route(const dshal_moe_route_desc& d, std::string* error) {
         std::fill(kept.begin(), kept.end(), 0);
         for (uint64_t i = 0; i < d.topk_group; ++i) kept[group_idx[i]] = 1;
         for (uint64_t g = 0; g < groups; ++g)
-          if (!kept[g]) std::fill_n(choice.data() + g * group_size, group_size, kMaskedChoice);
+          if (!kept[g]) std::fill_n(choice.data() + g * group_size, group_size, masked_choice(d.method));
       }
 
       top_k(choice.data(), idx, d.top_k);

@@ -63,7 +63,7 @@ RouteRef route_reference(const RouteCase& c, const std::vector<double>& logits, 
       std::vector<bool> kept(c.n_group, false);
       for (uint64_t i = 0; i < c.topk_group; ++i) kept[gorder[i]] = true;
       for (uint64_t e = 0; e < E; ++e)
-        if (!kept[e / gs]) choice[e] = 0.0;
+        if (!kept[e / gs]) choice[e] = c.method == DSHAL_MOE_TOPK_NOAUX_TC ? -INFINITY : 0.0;
     }
     const auto eorder = order(choice);
     double sum = 0;
@@ -194,9 +194,9 @@ TEST(MoeRoute, GroupTieKeepsLowerGroup) {
   EXPECT_EQ(ids, (std::vector<int32_t>{0, 1}));
 }
 
-TEST(MoeRoute, MaskedGroupsCountAsZeroAsAdapterHSays) {
-  // Negative biases make every kept expert's choice negative: with adapter.h's fill of 0 (transformers
-  // <= 5.5), experts of dropped groups (choice 0) outrank them; DeepSeek's -inf fill would not.
+TEST(MoeRoute, DroppedGroupsLoseEvenToNegativeChoices) {
+  // Negative biases make every kept expert's choice negative: with adapter.h's -inf fill for noaux_tc
+  // (DeepSeek, transformers >= 5.6) the kept group still wins; the old fill of 0 would pick 0 and 1.
   const RouteCase c{1, 8, 2, DSHAL_MOE_SCORING_SIGMOID, DSHAL_MOE_TOPK_NOAUX_TC, 4, 1, false, 1.0f, true};
   std::vector<float> logits = {3.0f, 2.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
   std::vector<float> bias = {-2.0f, -2.0f, -1.5f, -1.5f, -1.5f, -1.5f, -1.5f, -1.5f};
@@ -204,8 +204,8 @@ TEST(MoeRoute, MaskedGroupsCountAsZeroAsAdapterHSays) {
   std::vector<float> w;
   run_route_kernel(c, logits, bias, ids, w);
   // Group sums: group 0 sigmoid(3) + sigmoid(2) - 4 = -2.17, groups 1..3 2 * 0.5 - 3 = -2: group 1 (the
-  // lowest of the tied) is kept, and its choices (-1) lose to the 0 of experts 0 and 1.
-  EXPECT_EQ(ids, (std::vector<int32_t>{0, 1}));
+  // lowest of the tied) is kept, and its experts 2 and 3 (choices -1) are chosen.
+  EXPECT_EQ(ids, (std::vector<int32_t>{2, 3}));
   const RouteRef ref = route_reference(c, {3, 2, 0, 0, 0, 0, 0, 0}, {-2, -2, -1.5, -1.5, -1.5, -1.5, -1.5, -1.5});
   EXPECT_EQ(ids, ref.ids);
 }
@@ -220,8 +220,8 @@ void run_permute(dshal_dtype xt, uint64_t tokens, uint64_t top_k, uint64_t exper
                  const std::vector<int32_t>& ids, PermuteResult* result = nullptr) {
   SCOPED_TRACE(cat("moe_permute ", dtype_name(xt)));
   const uint64_t slots = tokens * top_k, eb = dtype_bytes(xt), ld_x = hidden + 2, ld_o = hidden + 1;
-  const uint64_t x_off = 8, ids_off = x_off + tokens * ld_x * eb + 8, o_off = ids_off + slots * 4 + 8;
-  const uint64_t off_off = o_off + slots * ld_o * eb + 8, perm_off = off_off + (experts + 1) * 4 + 8;
+  const uint64_t x_off = 8, ids_off = after(x_off + tokens * ld_x * eb), o_off = after(ids_off + slots * 4);
+  const uint64_t off_off = after(o_off + slots * ld_o * eb), perm_off = after(off_off + (experts + 1) * 4);
   Buffer buf(perm_off + slots * 4 + 8);
   for (uint64_t t = 0; t < tokens; ++t)
     for (uint64_t h = 0; h < hidden; ++h) put(buf.data() + x_off, xt, t * ld_x + h, uniform(-1, 1));
@@ -301,8 +301,8 @@ void run_unpermute(dshal_dtype yt, dshal_dtype ot, uint64_t tokens, uint64_t top
                    const std::vector<int32_t>& perm, bool accumulate, std::vector<std::byte>* out_bytes = nullptr) {
   SCOPED_TRACE(cat("moe_unpermute ", dtype_name(yt), "->", dtype_name(ot), accumulate ? " accumulate" : ""));
   const uint64_t slots = tokens * top_k, ld_y = hidden + 3, ld_o = hidden + 2;
-  const uint64_t y_off = 0, p_off = y_off + slots * ld_y * dtype_bytes(yt) + 8, w_off = p_off + slots * 4 + 8;
-  const uint64_t o_off = w_off + slots * 4 + 8;
+  const uint64_t y_off = 0, p_off = after(y_off + slots * ld_y * dtype_bytes(yt)), w_off = after(p_off + slots * 4);
+  const uint64_t o_off = after(w_off + slots * 4);
   Buffer buf(o_off + tokens * ld_o * dtype_bytes(ot) + 8);
   std::vector<double> y(slots * hidden), w(slots), out0(tokens * hidden);
   for (uint64_t p = 0; p < slots; ++p)
@@ -353,6 +353,36 @@ TEST(MoeUnpermute, RoundTripWithDroppedSlots) {
     run_unpermute(DSHAL_DTYPE_BF16, DSHAL_DTYPE_BF16, 9, 3, 13, pr.perm, acc);
     run_unpermute(DSHAL_DTYPE_BF16, DSHAL_DTYPE_F32, 9, 3, 21, pr.perm, acc);
   }
+}
+
+TEST(MoeUnpermute, SumsSlotsInOrderInF32) {
+  // Products are exact, sums are not: in the order j = 0, 1, 2, 2^24 + 1 rounds back to 2^24, so the
+  // result is 0 (from 0) or 2^24 (from out = 2^24 with accumulate); any other order gives 1 or more.
+  const float big = 16777216.0f;  // 2^24
+  Buffer buf(256);
+  float* y = buf.as<float>(0);       // [3][1], rows in expert order
+  auto* perm = buf.as<int32_t>(64);  // row p holds slot perm[p]
+  float* w = buf.as<float>(128);
+  float* out = buf.as<float>(192);
+  perm[0] = 2, perm[1] = 0, perm[2] = 1;
+  y[1] = big, y[2] = 2.0f, y[0] = -big / 2;  // slots 0, 1, 2
+  w[0] = 1.0f, w[1] = 0.5f, w[2] = 2.0f;     // w * y: 2^24, 1, -2^24
+  dshal_moe_unpermute_desc d{};
+  d.struct_size = sizeof d;
+  d.tokens = 1;
+  d.top_k = 3;
+  d.hidden = 1;
+  d.y = {buf.handle(), 0, DSHAL_DTYPE_F32, 1};
+  d.perm = {buf.handle(), 64};
+  d.weights = {buf.handle(), 128};
+  d.out = {buf.handle(), 192, DSHAL_DTYPE_F32, 1};
+  std::string error;
+  ASSERT_EQ(moe_unpermute(d, &error), DSHAL_OK);
+  EXPECT_EQ(out[0], 0.0f);
+  out[0] = big;
+  d.accumulate = 1;
+  ASSERT_EQ(moe_unpermute(d, &error), DSHAL_OK);
+  EXPECT_EQ(out[0], big);
 }
 
 TEST(MoeUnpermute, BitReproducibleAcrossThreadCounts) {

@@ -17,8 +17,8 @@ void run_rms_norm(dshal_dtype xt, dshal_dtype wt, dshal_dtype ot, uint64_t rows,
                    alias ? " aliased" : ""));
   if (alias) ot = xt;
   const uint64_t xb = dtype_bytes(xt), ob = dtype_bytes(ot);
-  const uint64_t x_off = 32, w_off = x_off + rows * ld_x * xb + 16;
-  const uint64_t out_off = alias ? x_off : w_off + cols * dtype_bytes(wt) + 8;
+  const uint64_t x_off = 32, w_off = after(x_off + rows * ld_x * xb, 16);
+  const uint64_t out_off = alias ? x_off : after(w_off + cols * dtype_bytes(wt));
   Buffer buf(std::max(w_off + cols * dtype_bytes(wt), out_off + rows * (alias ? ld_x : ld_out) * ob) + 24);
   std::vector<double> x(rows * cols), w(cols);
   for (uint64_t r = 0; r < rows; ++r)
@@ -67,8 +67,8 @@ void run_rope(dshal_dtype t, uint64_t tokens, uint64_t heads, uint64_t dim, uint
               uint64_t head_stride, uint64_t token_stride) {
   SCOPED_TRACE(cat("rope ", dtype_name(t), " tokens ", tokens, " heads ", heads, " dim ", dim));
   const uint64_t eb = dtype_bytes(t), half = dim / 2;
-  const uint64_t x_off = 16, pos_off = x_off + tokens * token_stride * eb + 16;
-  const uint64_t cos_off = pos_off + tokens * 4 + 16, sin_off = cos_off + max_pos * half * 4;
+  const uint64_t x_off = 16, pos_off = after(x_off + tokens * token_stride * eb, 16);
+  const uint64_t cos_off = after(pos_off + tokens * 4, 16), sin_off = cos_off + max_pos * half * 4;
   Buffer buf(sin_off + max_pos * half * 4 + 8);
   // x[t][h][pre + i] is rotated; the elements before it (the "nope" part) must stay as they are.
   std::vector<double> x(tokens * heads * dim);
@@ -163,7 +163,7 @@ void run_softmax(dshal_dtype xt, dshal_dtype ot, uint64_t rows, uint64_t cols, u
                  bool alias, float scale, bool causal, uint64_t period, uint64_t offset) {
   SCOPED_TRACE(cat("softmax ", dtype_name(xt), "->", dtype_name(ot), " ", rows, "x", cols, causal ? " causal" : "",
                    alias ? " aliased" : ""));
-  const uint64_t x_off = 8, out_off = alias ? x_off : x_off + rows * ld_x * dtype_bytes(xt) + 8;
+  const uint64_t x_off = 8, out_off = alias ? x_off : after(x_off + rows * ld_x * dtype_bytes(xt));
   const dshal_dtype out_type = alias ? xt : ot;
   const uint64_t ld_o = alias ? ld_x : ld_out;
   Buffer buf(out_off + rows * ld_o * dtype_bytes(out_type) + 8);
@@ -224,8 +224,8 @@ void run_silu_mul(dshal_dtype gt, dshal_dtype ut, dshal_dtype ot, uint64_t rows,
   SCOPED_TRACE(cat("silu_mul gate ", dtype_name(gt), " up ", dtype_name(ut), " out ", dtype_name(ot),
                    alias_gate ? " out aliases gate" : ""));
   const uint64_t ld_g = cols + 3, ld_u = cols + 1, ld_o = alias_gate ? ld_g : cols + 2;
-  const uint64_t g_off = 0, u_off = rows * ld_g * dtype_bytes(gt) + 8;
-  const uint64_t o_off = alias_gate ? g_off : u_off + rows * ld_u * dtype_bytes(ut) + 8;
+  const uint64_t g_off = 0, u_off = after(rows * ld_g * dtype_bytes(gt));
+  const uint64_t o_off = alias_gate ? g_off : after(u_off + rows * ld_u * dtype_bytes(ut));
   const dshal_dtype out_type = alias_gate ? gt : ot;
   Buffer buf(std::max(o_off + rows * ld_o * dtype_bytes(out_type), u_off + rows * ld_u * dtype_bytes(ut)) + 8);
   std::vector<double> g(rows * cols), u(rows * cols);

@@ -74,6 +74,10 @@ class WriteMask {
   std::vector<bool> allowed_;
 };
 
+// The start of the next region of a test buffer: gap bytes past end, aligned to 4 bytes so that every
+// array is aligned to its element size (kernels may assume it; hal does not check alignment).
+inline uint64_t after(uint64_t end, uint64_t gap = 8) { return (end + gap + 3) / 4 * 4; }
+
 inline std::mt19937& rng() {
   static std::mt19937 gen(12345);
   return gen;

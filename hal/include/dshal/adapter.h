@@ -38,6 +38,9 @@ extern "C" {
 #define DSHAL_EXPORT __attribute__((visibility("default")))
 #endif
 
+/* Every enum ends in a *_MAX_ENUM sentinel so it is 32 bits wide and any value read from a descriptor
+ * is representable (hal rejects the invalid ones). */
+
 /* ------------------------------------------------------------------------------------------------
  * Status codes. Stable numbers: they appear in reports and in the CLI's documentation.
  */
@@ -51,7 +54,8 @@ typedef enum dshal_status {
   DSHAL_ERROR_UNAVAILABLE = 6,      /* the backend has no usable device (no driver, no GPU ...) */
   DSHAL_ERROR_ABI_MISMATCH = 7,     /* negotiate found no common ABI version */
   DSHAL_ERROR_NOT_FOUND = 8,        /* a device id names no device */
-  DSHAL_ERROR_INTERNAL = 9          /* a bug in dshal or the adapter */
+  DSHAL_ERROR_INTERNAL = 9,         /* a bug in dshal or the adapter */
+  DSHAL_STATUS_MAX_ENUM = 0x7fffffff
 } dshal_status;
 
 /* Element types. DSHAL_DTYPE_BIT(t) builds the masks in dshal_device_properties. */
@@ -63,7 +67,8 @@ typedef enum dshal_dtype {
   DSHAL_DTYPE_FP8_E4M3 = 4, /* OCP e4m3fn: no infinities, 0x7f/0xff are NaN, max 448 */
   DSHAL_DTYPE_INT4 = 5,     /* signed two's complement [-8, 7], two per byte, even index in low nibble */
   DSHAL_DTYPE_I32 = 6,
-  DSHAL_DTYPE_U8 = 7
+  DSHAL_DTYPE_U8 = 7,
+  DSHAL_DTYPE_MAX_ENUM = 0x7fffffff
 } dshal_dtype;
 #define DSHAL_DTYPE_BIT(t) (1u << (uint32_t)(t))
 
@@ -245,16 +250,23 @@ typedef struct dshal_silu_mul_desc {
  *   GREEDY:               top_k of choice
  *   GROUP_LIMITED_GREEDY: group score = max of choice in the group; keep topk_group groups;
  *   NOAUX_TC:             group score = sum of the group's top 2 of choice; keep topk_group groups;
- *                         then top_k of choice over kept groups (others treated as 0, as in
- *                         Hugging Face transformers)
+ *   then top_k of choice over the kept groups' experts. Experts of dropped groups count as 0 for
+ *   GROUP_LIMITED_GREEDY (transformers' DeepseekV2) and as -inf for NOAUX_TC (DeepSeek's own code and
+ *   transformers' DeepseekV3 from 5.6 on; older transformers used 0, which differs only when every
+ *   kept choice is negative).
  *   weight_j = scores[id_j]; if norm_topk_prob: weight_j /= (sum_j weight_j + 1e-20);
  *   weight_j *= routed_scaling_factor.
  * Outputs sorted by descending choice; ties go to the lower expert index. */
-typedef enum dshal_moe_scoring { DSHAL_MOE_SCORING_SOFTMAX = 0, DSHAL_MOE_SCORING_SIGMOID = 1 } dshal_moe_scoring;
+typedef enum dshal_moe_scoring {
+  DSHAL_MOE_SCORING_SOFTMAX = 0,
+  DSHAL_MOE_SCORING_SIGMOID = 1,
+  DSHAL_MOE_SCORING_MAX_ENUM = 0x7fffffff
+} dshal_moe_scoring;
 typedef enum dshal_moe_topk_method {
   DSHAL_MOE_TOPK_GREEDY = 0,
   DSHAL_MOE_TOPK_GROUP_LIMITED_GREEDY = 1,
-  DSHAL_MOE_TOPK_NOAUX_TC = 2
+  DSHAL_MOE_TOPK_NOAUX_TC = 2,
+  DSHAL_MOE_TOPK_MAX_ENUM = 0x7fffffff
 } dshal_moe_topk_method;
 
 typedef struct dshal_moe_route_desc {
@@ -319,7 +331,8 @@ typedef enum dshal_elementwise_op {
   DSHAL_ELEMENTWISE_ADD = 0,
   DSHAL_ELEMENTWISE_MUL = 1,
   DSHAL_ELEMENTWISE_SCALE = 2,
-  DSHAL_ELEMENTWISE_CAST = 3
+  DSHAL_ELEMENTWISE_CAST = 3,
+  DSHAL_ELEMENTWISE_MAX_ENUM = 0x7fffffff
 } dshal_elementwise_op;
 
 typedef struct dshal_elementwise_desc {
@@ -338,7 +351,11 @@ typedef struct dshal_elementwise_desc {
  *   s_j = scale * dot(q[t][h], k[j][kvh]) for j < kv_len, masked when causal and j > t + q_offset
  *   out[t][h] = sum_j softmax(s)_j * v[j][kvh]
  * Accumulation in f32. */
-typedef enum dshal_attention_mode { DSHAL_ATTENTION_NAIVE = 0, DSHAL_ATTENTION_ABSORBED = 1 } dshal_attention_mode;
+typedef enum dshal_attention_mode {
+  DSHAL_ATTENTION_NAIVE = 0,
+  DSHAL_ATTENTION_ABSORBED = 1,
+  DSHAL_ATTENTION_MAX_ENUM = 0x7fffffff
+} dshal_attention_mode;
 
 typedef struct dshal_attention_view {
   dshal_buffer buffer;
@@ -410,7 +427,8 @@ typedef enum dshal_op {
   DSHAL_OP_ATTENTION,
   DSHAL_OP_PREPACK_WEIGHT,
   DSHAL_OP_IMPORT_HOST_MEMORY,
-  DSHAL_OP_COUNT
+  DSHAL_OP_COUNT,
+  DSHAL_OP_MAX_ENUM = 0x7fffffff
 } dshal_op;
 
 /* ------------------------------------------------------------------------------------------------
