@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "case_util.hpp"
 #include "harness.hpp"
 #include "host/dtype.hpp"
 
@@ -20,8 +21,6 @@ struct GemmCase {
   uint64_t sample_rows;   // check only this many rows of C against the reference (0: all)
   bool nan_c = false;     // C starts as NaN: beta == 0 must not read it
 };
-
-constexpr dshal_dtype F32 = DSHAL_DTYPE_F32, F16 = DSHAL_DTYPE_F16, BF16 = DSHAL_DTYPE_BF16;
 
 const std::vector<GemmCase>& cases() {
   static const std::vector<GemmCase> v = {
@@ -58,8 +57,6 @@ const std::vector<GemmCase>& cases() {
 using Param = std::tuple<std::string, GemmCase>;
 
 class Gemm : public testing::TestWithParam<Param> {};
-
-double out_rounding(dshal_dtype t) { return t == F32 ? 0x1p-24 : t == BF16 ? 0x1p-8 : 0x1p-11; }
 
 TEST_P(Gemm, MatchesFp64Reference) {
   const auto& [id, g] = GetParam();
@@ -136,9 +133,7 @@ TEST_P(Gemm, MatchesFp64Reference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(core, Gemm, testing::Combine(testing::ValuesIn(device_ids()), testing::ValuesIn(cases())),
-                         [](const testing::TestParamInfo<Param>& info) {
-                           return param_name({std::get<0>(info.param), info.index}) + "_" + std::get<1>(info.param).name;
-                         });
+                         case_name<GemmCase>);
 
 }  // namespace
 }  // namespace dshal::conformance

@@ -18,18 +18,14 @@
 
 #include <fmt/format.h>
 
+#include "case_util.hpp"
 #include "harness.hpp"
 #include "host/dtype.hpp"
 
 namespace dshal::conformance {
 namespace {
 
-constexpr dshal_dtype F32 = DSHAL_DTYPE_F32, F16 = DSHAL_DTYPE_F16, BF16 = DSHAL_DTYPE_BF16;
-constexpr double kU = 0x1p-24;
 constexpr auto NAIVE = DSHAL_ATTENTION_NAIVE, ABSORBED = DSHAL_ATTENTION_ABSORBED;
-
-double out_rounding(dshal_dtype t) { return t == F32 ? 0x1p-24 : t == BF16 ? 0x1p-8 : 0x1p-11; }
-double out_abs(dshal_dtype t) { return t == F16 ? 0x1p-25 : 0.0; }
 
 // A [tokens][heads][width] view inside a host array: element (t, h, c) at off + t * ts + h * hs + c.
 struct View {
@@ -196,9 +192,7 @@ TEST_P(Attention, MatchesFp64Reference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ops, Attention, testing::Combine(testing::ValuesIn(device_ids()), testing::ValuesIn(attn_cases())),
-                         [](const testing::TestParamInfo<AttnParam>& info) {
-                           return param_name({std::get<0>(info.param), info.index}) + "_" + std::get<1>(info.param).name;
-                         });
+                         case_name<AttnCase>);
 
 }  // namespace
 }  // namespace dshal::conformance

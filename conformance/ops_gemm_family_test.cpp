@@ -14,22 +14,12 @@
 
 #include <fmt/format.h>
 
+#include "case_util.hpp"
 #include "harness.hpp"
 #include "host/dtype.hpp"
 
 namespace dshal::conformance {
 namespace {
-
-constexpr dshal_dtype F32 = DSHAL_DTYPE_F32, F16 = DSHAL_DTYPE_F16, BF16 = DSHAL_DTYPE_BF16,
-                      FP8 = DSHAL_DTYPE_FP8_E4M3, INT4 = DSHAL_DTYPE_INT4;
-constexpr double kU = 0x1p-24;  // f32 unit roundoff
-
-// Relative rounding of a result stored as t, and the absolute rounding of f16 subnormals.
-double out_rounding(dshal_dtype t) { return t == F32 ? 0x1p-24 : t == BF16 ? 0x1p-8 : 0x1p-11; }
-double out_abs(dshal_dtype t) { return t == F16 ? 0x1p-25 : 0.0; }
-double dot_bound(uint64_t k, double mag, double ref, dshal_dtype ct) {
-  return 2.0 * double(k + 2) * kU * mag + out_rounding(ct) * std::fabs(ref) + out_abs(ct);
-}
 
 bool quantized(dshal_dtype t) { return t == FP8 || t == INT4; }
 
@@ -53,12 +43,6 @@ double plain_value(const std::byte* p, dshal_dtype t, uint64_t i) {
   const int e = (h >> 10) & 0x1f, m = h & 0x3ff;
   const double mag = e == 0 ? std::ldexp(double(m), -24) : std::ldexp(double(1024 + m), e - 25);
   return (h & 0x8000) ? -mag : mag;
-}
-
-std::string missing_storage(const Device& dev, std::initializer_list<dshal_dtype> types) {
-  for (dshal_dtype t : types)
-    if (!(dev.properties().storage_dtypes & DSHAL_DTYPE_BIT(t))) return fmt::format("{} has no {} storage", dev.id(), dtype_name(t));
-  return "";
 }
 
 // A weight W[groups][N][K] as the ABI lays it out, with its scales; row() dequantizes in fp64.
@@ -195,11 +179,6 @@ std::vector<uint64_t> sample_rows(uint64_t m, uint64_t want) {
   return rows;
 }
 
-template <typename Case>
-std::string case_name(const testing::TestParamInfo<std::tuple<std::string, Case>>& info) {
-  return param_name({std::get<0>(info.param), info.index}) + "_" + std::get<1>(info.param).name;
-}
-
 // Checks C rows against alpha * A W_g^T + beta * C0 in fp64 (a holds A's values, row stride lda);
 // rows lists the (row of C, group g) pairs to check.
 void check_rows(const std::vector<float>& a, uint64_t lda, const HostWeight& w,
@@ -250,7 +229,7 @@ void expect_untouched(const std::vector<float>& c0, const std::vector<float>& c,
   for (uint64_t i = 0; i < m; ++i)
     for (uint64_t j = written[i] ? n : 0; j < ldc; ++j) {
       const float want = c0[i * ldc + j], have = c[i * ldc + j];
-      ASSERT_TRUE(std::memcmp(&want, &have, 4) == 0 || (std::isnan(want) && std::isnan(have)))
+      ASSERT_TRUE(same_bits(want, have))
           << (written[i] ? "padding of C row " : "C row outside [offsets[0], offsets[groups]) ") << i << " col " << j
           << " was written: " << want << " -> " << have;
     }

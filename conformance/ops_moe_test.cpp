@@ -9,53 +9,12 @@
 
 #include <fmt/format.h>
 
+#include "case_util.hpp"
 #include "harness.hpp"
 #include "host/dtype.hpp"
 
 namespace dshal::conformance {
 namespace {
-
-constexpr dshal_dtype F32 = DSHAL_DTYPE_F32, F16 = DSHAL_DTYPE_F16, BF16 = DSHAL_DTYPE_BF16;
-constexpr double kU = 0x1p-24;
-
-double out_rounding(dshal_dtype t) { return t == F32 ? 0x1p-24 : t == BF16 ? 0x1p-8 : 0x1p-11; }
-double out_abs(dshal_dtype t) { return t == F16 ? 0x1p-25 : 0.0; }
-
-std::string missing_storage(const Device& dev, std::initializer_list<dshal_dtype> types) {
-  for (dshal_dtype t : types)
-    if (!(dev.properties().storage_dtypes & DSHAL_DTYPE_BIT(t))) return fmt::format("{} has no {} storage", dev.id(), dtype_name(t));
-  return "";
-}
-
-template <typename Case>
-std::string case_name(const testing::TestParamInfo<std::tuple<std::string, Case>>& info) {
-  return param_name({std::get<0>(info.param), info.index}) + "_" + std::get<1>(info.param).name;
-}
-
-Buffer upload_as(const std::string& id, const std::vector<float>& v, dshal_dtype t) {
-  const std::vector<std::byte> raw = encode(v, t);
-  return upload_bytes(id, raw.data(), raw.size());
-}
-
-// A Guarded output whose payload starts as the given bytes.
-struct GuardedInit {
-  std::vector<std::byte> raw0;
-  Guarded buf;
-  GuardedInit(const std::string& id, std::vector<std::byte> raw) : raw0(std::move(raw)), buf(id, raw0.size()) {
-    if (raw0.empty()) return;
-    Status st = stream(id).copy_h2d(raw0.data(), buf.buffer(), buf.offset(), raw0.size());
-    if (st.ok()) st = stream(id).synchronize();
-    EXPECT_TRUE(st.ok()) << st.to_string();
-  }
-  template <typename T>
-  static std::vector<std::byte> bytes_of(const std::vector<T>& v) {
-    std::vector<std::byte> b(v.size() * sizeof(T));
-    if (!v.empty()) std::memcpy(b.data(), v.data(), b.size());
-    return b;
-  }
-  dshal_tensor view(dshal_dtype t, uint64_t ld) const { return tensor(buf.buffer(), t, ld, buf.offset()); }
-  dshal_buffer_ref at() const { return dshal_buffer_ref{buf.handle(), buf.offset()}; }
-};
 
 // ------------------------------------------------------------------------------------------------
 // moe_route. The reference follows adapter.h (and Hugging Face's DeepseekV2/V3 gates) in fp64.
@@ -500,7 +459,7 @@ TEST_P(MoeUnpermute, MatchesReferenceBitIdenticallyAcrossLayouts) {
         mag += std::fabs(term);
       }
       ref_v.push_back(s);
-      bound.push_back(2.0 * double(g.top_k + 2) * kU * mag + out_rounding(g.ot) * std::fabs(s) + out_abs(g.ot));
+      bound.push_back(dot_bound(g.top_k, mag, s, g.ot));
       got.push_back(got_all[t * ldo + h]);
     }
   expect_within(compare(ref_v, got, bound), fmt::format("moe_unpermute {}", g.name));

@@ -6,13 +6,13 @@
 
 #include <fmt/format.h>
 
+#include "case_util.hpp"
 #include "harness.hpp"
 
 namespace dshal::conformance {
 namespace {
 
-constexpr dshal_dtype F32 = DSHAL_DTYPE_F32, BF16 = DSHAL_DTYPE_BF16, FP8 = DSHAL_DTYPE_FP8_E4M3,
-                      INT4 = DSHAL_DTYPE_INT4, I32 = DSHAL_DTYPE_I32, U8 = DSHAL_DTYPE_U8;
+constexpr dshal_dtype I32 = DSHAL_DTYPE_I32, U8 = DSHAL_DTYPE_U8;
 
 // INVALID_ARGUMENT, and the message mentions `names` (the argument).
 #define EXPECT_INVALID(expr, names)                                                                         \

@@ -13,49 +13,12 @@
 
 #include <fmt/format.h>
 
+#include "case_util.hpp"
 #include "harness.hpp"
 #include "host/dtype.hpp"
 
 namespace dshal::conformance {
 namespace {
-
-constexpr dshal_dtype F32 = DSHAL_DTYPE_F32, F16 = DSHAL_DTYPE_F16, BF16 = DSHAL_DTYPE_BF16;
-constexpr double kU = 0x1p-24;
-
-double out_rounding(dshal_dtype t) { return t == F32 ? 0x1p-24 : t == BF16 ? 0x1p-8 : 0x1p-11; }
-double out_abs(dshal_dtype t) { return t == F16 ? 0x1p-25 : 0.0; }
-
-std::string missing_storage(const Device& dev, std::initializer_list<dshal_dtype> types) {
-  for (dshal_dtype t : types)
-    if (!(dev.properties().storage_dtypes & DSHAL_DTYPE_BIT(t))) return fmt::format("{} has no {} storage", dev.id(), dtype_name(t));
-  return "";
-}
-
-template <typename Case>
-std::string case_name(const testing::TestParamInfo<std::tuple<std::string, Case>>& info) {
-  return param_name({std::get<0>(info.param), info.index}) + "_" + std::get<1>(info.param).name;
-}
-
-Buffer upload_as(const std::string& id, const std::vector<float>& v, dshal_dtype t) {
-  const std::vector<std::byte> raw = encode(v, t);
-  return upload_bytes(id, raw.data(), raw.size());
-}
-
-// A Guarded output whose payload starts as v (encoded as t).
-struct GuardedInit {
-  std::vector<float> v0;
-  Guarded buf;
-  GuardedInit(const std::string& id, std::vector<float> v, dshal_dtype t)
-      : v0(std::move(v)), buf(id, storage_bytes(t, v0.size())) {
-    const std::vector<std::byte> raw = encode(v0, t);
-    Status st = stream(id).copy_h2d(raw.data(), buf.buffer(), buf.offset(), raw.size());
-    if (st.ok()) st = stream(id).synchronize();
-    EXPECT_TRUE(st.ok()) << st.to_string();
-  }
-  dshal_tensor view(dshal_dtype t, uint64_t ld) const { return tensor(buf.buffer(), t, ld, buf.offset()); }
-};
-
-bool same_bits(float a, float b) { return std::memcmp(&a, &b, 4) == 0 || (std::isnan(a) && std::isnan(b)); }
 
 // Padding columns [cols, ld) of each of rows rows must be as before.
 void expect_padding_untouched(const std::vector<float>& before, const std::vector<float>& after, uint64_t rows,

@@ -361,15 +361,19 @@ Status Communicator::all_to_all(const dshal_all_to_all_desc& in) const {
       if (in.ranks[q].stream == k.stream) return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("{}: ranks {} and {} share a stream", op, q, r));
     if (!k.send_counts || !k.send_displs || !k.recv_counts || !k.recv_displs)
       return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("{}: ranks[{}] lacks a counts or displacements array", op, r));
-    uint64_t send_end = 0, recv_end = 0;
+    unsigned __int128 send_end128 = 0, recv_end128 = 0;  // wide: huge counts must not wrap past the checks
     for (uint32_t p = 0; p < n; ++p) {
-      if (k.send_counts[p] > 0) send_end = std::max(send_end, (k.send_displs[p] + k.send_counts[p]) * in.elem_bytes);
-      if (k.recv_counts[p] > 0) recv_end = std::max(recv_end, (k.recv_displs[p] + k.recv_counts[p]) * in.elem_bytes);
+      using u128 = unsigned __int128;
+      if (k.send_counts[p] > 0) send_end128 = std::max(send_end128, (u128(k.send_displs[p]) + k.send_counts[p]) * in.elem_bytes);
+      if (k.recv_counts[p] > 0) recv_end128 = std::max(recv_end128, (u128(k.recv_displs[p]) + k.recv_counts[p]) * in.elem_bytes);
       if (in.ranks[p].send_counts && in.ranks[p].send_counts[r] != k.recv_counts[p])
         return Status(DSHAL_ERROR_INVALID_ARGUMENT,
                       fmt::format("{}: rank {} sends {} elements to rank {}, which expects recv_counts[{}] = {}", op, p,
                                   in.ranks[p].send_counts[r], r, p, k.recv_counts[p]));
     }
+    if (send_end128 > UINT64_MAX || recv_end128 > UINT64_MAX)
+      return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("{}: ranks[{}] counts and displacements exceed 2^64 bytes", op, r));
+    const uint64_t send_end = uint64_t(send_end128), recv_end = uint64_t(recv_end128);
     for (auto [name, ref, end] : {std::tuple{"send", &k.send, send_end}, {"recv", &k.recv, recv_end}}) {
       if (end == 0) {
         ref->buffer = nullptr;
