@@ -54,8 +54,10 @@ void fill_random(HostMem& m, dshal_dtype t, size_t count, unsigned seed) {
   for (size_t i = 0; i < count; ++i) dshal::store_f32(m.data, t, i, u(rng));
 }
 
-// OpenBLAS's pthreads spin for a while after a call and TBB's workers briefly too: let the other
-// library's threads go to sleep before timing starts.
+// OpenBLAS's pthreads keep spinning long after a call (they would take a core from whatever runs
+// next), so every OpenBLAS benchmark ends by shutting its thread pool down; OpenBLAS restarts it
+// on its next call, before timing. TBB's workers sleep within milliseconds: settle() covers that.
+extern "C" int blas_thread_shutdown_(void);
 void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(250)); }
 
 struct Shape {
@@ -116,6 +118,7 @@ void BM_openblas_sgemm(benchmark::State& state, Shape s, bool trans_b) {
     benchmark::DoNotOptimize(c.data);
     benchmark::ClobberMemory();
   }
+  blas_thread_shutdown_();
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(s.m * s.n * s.k), benchmark::Counter::kIsIterationInvariantRate,
                                                  benchmark::Counter::kIs1000);
 }
@@ -185,6 +188,7 @@ void BM_openblas_sgemv(benchmark::State& state, Shape s) {
     next = (next + 1) % w.size();
     benchmark::ClobberMemory();
   }
+  blas_thread_shutdown_();
   state.counters["W_GB/s"] =
       benchmark::Counter(double(wbytes), benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
@@ -241,21 +245,29 @@ void BM_stream_read(benchmark::State& state) {
 
 const Shape kMoe{128, 2048, 7168}, kSquare{2048, 2048, 2048}, kDecode{1, 2048, 7168};
 
-// Seconds per iteration of every benchmark that ran, by name.
+// Seconds per iteration of every benchmark that ran, by name: the median over repetitions (the
+// single run without repetitions).
 class Collector : public benchmark::ConsoleReporter {
  public:
   std::map<std::string, double> seconds;
   void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs)
-      if (!r.error_occurred && r.iterations > 0)
-        seconds[r.run_name.function_name] = r.real_accumulated_time / double(r.iterations);
+    for (const Run& r : runs) {
+      if (r.error_occurred || r.iterations <= 0) continue;
+      const std::string& name = r.run_name.function_name;
+      const double s = r.real_accumulated_time / double(r.iterations);
+      if (r.run_type == Run::RT_Aggregate) {
+        if (r.aggregate_name == "median") seconds[name] = s;
+      } else if (r.repetitions <= 1) {
+        seconds[name] = s;
+      }
+    }
     ConsoleReporter::ReportRuns(runs);
   }
 };
 
 void register_all() {
   auto reg = [](const std::string& name, auto fn) {
-    benchmark::RegisterBenchmark(name.c_str(), fn)->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+    benchmark::RegisterBenchmark(name.c_str(), fn)->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.5);
   };
   for (const Shape& s : {kMoe, kSquare}) {
     const std::string n = shape_name(s);
@@ -282,7 +294,8 @@ void print_summary(const std::map<std::string, double>& sec) {
   auto gflops = [&](const std::string& name, const Shape& s) { return 2.0 * double(s.m * s.n * s.k) / get(name) * 1e-9; };
   auto verdict = [](double ratio, double target) { return std::isnan(ratio) ? "n/a" : ratio >= target ? "MET" : "NOT MET"; };
 
-  std::printf("\n==== gemm_vs_openblas summary (%d threads each, one library at a time; GFLOP/s = 2*M*N*K / time) ====\n",
+  std::printf("\n==== gemm_vs_openblas summary (%d threads each, one library at a time; medians over repetitions;"
+              " GFLOP/s = 2*M*N*K / time) ====\n",
               kThreads);
   std::printf("OpenBLAS core: %s\n", openblas_get_corename());
   std::printf("%-16s %-6s %11s %11s %11s %9s %9s   %s\n", "shape MxNxK", "layout", "dshal f32", "dshal bf16",
@@ -324,6 +337,18 @@ void print_summary(const std::map<std::string, double>& sec) {
 int main(int argc, char** argv) {
   tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism, kThreads);
   openblas_set_num_threads(kThreads);
+  // Defaults for a shared, noisy machine: 5 repetitions of every benchmark in random order (so
+  // both libraries see the same background), summarized by their medians. Flags given override.
+  std::vector<char*> args(argv, argv + argc);
+  std::string reps = "--benchmark_repetitions=5", order = "--benchmark_enable_random_interleaving=true";
+  bool has_reps = false;
+  for (int i = 1; i < argc; ++i) has_reps |= std::strncmp(argv[i], "--benchmark_repetitions", 23) == 0;
+  if (!has_reps) {
+    args.insert(args.begin() + 1, reps.data());
+    args.insert(args.begin() + 2, order.data());
+  }
+  argc = int(args.size());
+  argv = args.data();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   register_all();

@@ -21,7 +21,7 @@ const char* status_name(dshal_status code) {
     case DSHAL_ERROR_ABI_MISMATCH: return "ABI_MISMATCH";
     case DSHAL_ERROR_NOT_FOUND: return "NOT_FOUND";
     case DSHAL_ERROR_INTERNAL: return "INTERNAL";
-    case DSHAL_STATUS_MAX_ENUM: break;
+    case DSHAL_STATUS_MIN_ENUM: case DSHAL_STATUS_MAX_ENUM: break;
   }
   return "UNKNOWN";
 }

@@ -139,14 +139,17 @@ dshal_status gemm(const dshal_gemm_desc& d, std::string* error) {
       run_gemv(isa, jobs, N, K);
       return DSHAL_OK;
     }
-    const double flops = 2.0 * double(M) * double(N) * double(K);
-    if (B > 1 && flops < kSmallFlops) {
+    const bool stream = d.trans_b && M <= stream_max_rows(isa, a_at(0), b_at(0));
+    auto run_one = [&](int64_t b, bool parallel) {
+      if (stream) run_stream_w(isa, a_at(b), b_at(b), M, N, K, d.alpha, d.beta, c_at(b), parallel);
+      else run_blocked(isa, a_at(b), b_at(b), M, N, K, d.alpha, d.beta, c_at(b), parallel);
+    };
+    if (B > 1 && 2.0 * double(M) * double(N) * double(K) < kSmallFlops) {
       tbb::parallel_for(tbb::blocked_range<int64_t>(0, B, 1), [&](const tbb::blocked_range<int64_t>& r) {
-        for (int64_t b = r.begin(); b != r.end(); ++b)
-          run_blocked(isa, a_at(b), b_at(b), M, N, K, d.alpha, d.beta, c_at(b), false);
+        for (int64_t b = r.begin(); b != r.end(); ++b) run_one(b, false);
       });
     } else {
-      for (int64_t b = 0; b < B; ++b) run_blocked(isa, a_at(b), b_at(b), M, N, K, d.alpha, d.beta, c_at(b), true);
+      for (int64_t b = 0; b < B; ++b) run_one(b, true);
     }
     return DSHAL_OK;
   });
@@ -169,6 +172,8 @@ dshal_status gemm_quant(const dshal_gemm_quant_desc& d, std::string* error) {
     const Src a = row_src(d.a), w = weight_src(d.w, d.k, 0, 0, 0);
     if (M <= kGemvMaxRows) {
       run_gemv(isa, {GemvJob{a, w, M, c, d.alpha, d.beta}}, N, K);
+    } else if (M <= stream_max_rows(isa, a, w)) {
+      run_stream_w(isa, a, w, M, N, K, d.alpha, d.beta, c, true);
     } else {
       run_blocked(isa, a, w, M, N, K, d.alpha, d.beta, c, true);
     }
@@ -217,6 +222,8 @@ dshal_status grouped_gemm(const dshal_grouped_gemm_desc& d, std::string* error) 
       const Src w = weight_src(d.w, d.k, d.w_group_stride_bytes, d.scales_group_stride_bytes, g);
       if (rows <= kGemvMaxRows) {
         small.push_back(GemvJob{a, w, rows, c_row(r0), 1.0f, 0.0f});
+      } else if (rows <= stream_max_rows(isa, a, w)) {
+        run_stream_w(isa, a, w, rows, N, K, 1.0f, 0.0f, c_row(r0), true);
       } else {
         run_blocked(isa, a, w, rows, N, K, 1.0f, 0.0f, c_row(r0), true);
       }

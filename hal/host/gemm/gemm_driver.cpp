@@ -230,7 +230,7 @@ void run_blocked(const Isa& isa, const Src& a, const Src& b, int64_t M, int64_t 
       const int64_t panel_bytes = (KC / kp) * nr * 4;
       const int64_t src_panel_bytes = nr * KC * (b.t == DSHAL_DTYPE_INT4 ? 1 : int64_t(dtype_bytes(b.t)));
       const int64_t a_bytes = std::min<int64_t>((mp1 - mp0) * mr * (KC / kp) * 4, kL2Bytes / 3);
-      const int64_t group = std::clamp<int64_t>((kL2Bytes - a_bytes) / (panel_bytes + src_panel_bytes), 1, np1 - np0);
+      const int64_t group = getenv("GRP") ? std::min<int64_t>(atoi(getenv("GRP")), np1 - np0) : std::clamp<int64_t>((kL2Bytes - a_bytes) / (panel_bytes + src_panel_bytes), 1, np1 - np0);
       Scratch bbuf(size_t(group * panel_bytes));
       const bool direct = c.t == DSHAL_DTYPE_F32;
       Scratch cbuf(direct ? 0 : size_t(rows * ncur * 4));
@@ -256,6 +256,8 @@ void run_blocked(const Isa& isa, const Src& a, const Src& b, int64_t M, int64_t 
             const int64_t mrow = m0 + mp * mr;
             const int mv = int(std::min(mr, m0 + mcur - mrow));
             const char* ap = a_panel(pc, mp);
+            if (mp + 1 < mp1)  // the head of the next A panel, which may still be in L3
+              for (int64_t off = 0; off < 2048; off += 64) __builtin_prefetch(a_panel(pc, mp + 1) + off, 0, 3);
             for (int64_t jp = g0; jp < g1; ++jp) {
               const int nv = int(std::min(nr, N - jp * nr));
               float* cp;
@@ -279,16 +281,87 @@ void run_blocked(const Isa& isa, const Src& a, const Src& b, int64_t M, int64_t 
   }
 }
 
+// ---- streamed-weight path ------------------------------------------------------------------------
+
+namespace {
+const PanelKernels& stream_kernels(const Isa& isa, const Src& a, const Src& w) {
+  return isa.bf16.ukr_t && a.t == DSHAL_DTYPE_BF16 && w.t == DSHAL_DTYPE_BF16 ? isa.bf16 : isa.f32;
+}
+}  // namespace
+
+int64_t stream_max_rows(const Isa& isa, const Src& a, const Src& w) {
+  const PanelKernels& pk = stream_kernels(isa, a, w);
+  if (!pk.ukr_t || w.ks != 1) return 0;
+  // The A^T panels of one k block stay in L2 while every weight panel streams past them.
+  return kL2Bytes / 2 / (pk.kc_stride * 4);
+}
+
+void run_stream_w(const Isa& isa, const Src& a, const Src& w, int64_t M, int64_t N, int64_t K, float alpha,
+                  float beta, const Dst& c, bool parallel) {
+  const PanelKernels& pk = stream_kernels(isa, a, w);
+  const int64_t mr = pk.mr, nr = pk.nr, kp = pk.kpack, KC = pk.kc, ku_full = KC / kp;
+  const int64_t kblocks = cdiv(K, KC);
+  auto kc_of = [&](int64_t pc) { return std::min(KC, K - pc * KC); };
+  const int threads = parallel ? std::max(1, tbb::this_task_arena::max_concurrency()) : 1;
+
+  // A^T panels (nr rows of A each) for every k block.
+  const int64_t vpan = cdiv(M, nr);
+  Scratch vbuf(size_t(kblocks * vpan * ku_full * nr * 4));
+  auto v_panel = [&](int64_t pc, int64_t vp) { return vbuf.as<char>() + (pc * vpan + vp) * ku_full * nr * 4; };
+  for_range(parallel, kblocks * vpan, [&](int64_t i) {
+    const int64_t pc = i / vpan, vp = i % vpan;
+    pk.pack_b(a, vp * nr, int(std::min(nr, M - vp * nr)), pc * KC, kc_of(pc), v_panel(pc, vp));
+  });
+
+  // Weight panels (mr rows of W) in contiguous ranges, one range per task, all k blocks.
+  const int64_t upan = cdiv(N, mr);
+  const int64_t chunks = std::min<int64_t>(upan, int64_t(threads) * 4);
+  for_range(parallel, chunks, [&](int64_t t) {
+    const int64_t up0 = t * upan / chunks, up1 = (t + 1) * upan / chunks;
+    if (up0 == up1) return;
+    const int64_t n0 = up0 * mr, ncols = std::min(N, up1 * mr) - n0;
+    Scratch ubuf(size_t(mr * pk.kc_stride * 4));
+    const bool direct = c.t == DSHAL_DTYPE_F32;
+    Scratch cbuf(direct ? 0 : size_t(M * ncols * 4));
+    const void* pf_lines[kMaxPrefetch];
+    for (int64_t pc = 0; pc < kblocks; ++pc) {
+      const int64_t kc = kc_of(pc), ku = cdiv(kc, kp);
+      const float beta_eff = pc > 0 ? 1.0f : direct ? beta : 0.0f;
+      for (int64_t up = up0; up < up1; ++up) {
+        const int64_t row0 = up * mr;
+        const int nv = int(std::min(mr, N - row0));
+        pk.pack_u(w, row0, nv, pc * KC, kc, ubuf.as<void>());
+        // Prefetch the next weight panel while this one is used against every A^T panel.
+        Prefetcher pf;
+        if (up + 1 < up1) pf = Prefetcher(w, row0 + mr, std::min(mr, N - row0 - mr), pc * KC, kc);
+        else if (pc + 1 < kblocks) pf = Prefetcher(w, n0, std::min(mr, N - n0), (pc + 1) * KC, kc_of(pc + 1));
+        const int lines_per_call = int(std::min<int64_t>(kMaxPrefetch, cdiv(pf.total_lines(), vpan)));
+        for (int64_t vp = 0; vp < vpan; ++vp) {
+          const int mv = int(std::min(nr, M - vp * nr));
+          float* cp = direct ? static_cast<float*>(c.p) + vp * nr * c.ld + row0
+                             : cbuf.as<float>() + vp * nr * ncols + (row0 - n0);
+          const int npf = pf.next(pf_lines, lines_per_call);
+          pk.ukr_t(ku, ubuf.as<void>(), v_panel(pc, vp), cp, direct ? c.ld : ncols, nv, mv, alpha, beta_eff, pf_lines,
+                   npf);
+        }
+      }
+    }
+    if (!direct)
+      for (int64_t r = 0; r < M; ++r) store_row(c, r, n0, cbuf.as<float>() + r * ncols, ncols, beta);
+  });
+}
+
 // ---- small-M path ---------------------------------------------------------------------------------
 
 void run_gemv(const Isa& isa, const std::vector<GemvJob>& jobs, int64_t N, int64_t K) {
-  constexpr int64_t kKc = 1024;       // k per chunk: 4 converted rows stay in L1
+  constexpr int64_t kKc = 1024;          // k per chunk: 4 converted rows stay in L1
+  constexpr int64_t kLdTmp = kKc + 16;   // converted rows not 4 KiB apart (no L1 set aliasing)
   constexpr int64_t kRowsPerItem = 16;  // weight rows per parallel work item
   struct Prep {
     const float* af = nullptr;
     const uint16_t* ab = nullptr;
     int64_t lda = 0;
-    bool bf16dot = false, wdirect = false;
+    bool bf16dot = false, wdirect = false, wfused = false;
   };
   std::vector<Prep> prep(jobs.size());
   int64_t convert_elems = 0;
@@ -296,7 +369,8 @@ void run_gemv(const Isa& isa, const std::vector<GemvJob>& jobs, int64_t N, int64
     const GemvJob& job = jobs[j];
     Prep& p = prep[j];
     p.bf16dot = isa.gemv.dot_bf16 && job.a.t == DSHAL_DTYPE_BF16 && job.w.t == DSHAL_DTYPE_BF16 && job.a.ks == 1;
-    p.wdirect = p.bf16dot || job.w.t == DSHAL_DTYPE_F32;
+    p.wdirect = p.bf16dot || (job.w.t == DSHAL_DTYPE_F32 && !isa.gemv.dot_w);
+    p.wfused = !p.bf16dot && isa.gemv.dot_w && (!job.w.quant() || job.w.bk % 16 == 0);
     if (p.bf16dot) {
       p.ab = static_cast<const uint16_t*>(job.a.p);
       p.lda = job.a.rs;
@@ -327,7 +401,7 @@ void run_gemv(const Isa& isa, const std::vector<GemvJob>& jobs, int64_t N, int64
     const GemvJob& job = jobs[size_t(item / items_per_job)];
     const Prep& p = prep[size_t(item / items_per_job)];
     const int64_t r_begin = (item % items_per_job) * kRowsPerItem, r_end = std::min(N, r_begin + kRowsPerItem);
-    alignas(64) float wtmp[4 * kKc];
+    alignas(64) float wtmp[4 * kLdTmp];
     alignas(64) float part[kGemvMaxRows / 4][16 * 16];
     const int64_t mblocks = cdiv(job.rows, 4);
     for (int64_t n0 = r_begin; n0 < r_end; n0 += 4) {
@@ -342,15 +416,21 @@ void run_gemv(const Isa& isa, const std::vector<GemvJob>& jobs, int64_t N, int64
                               job.w.rs, nw, kc, part[mb]);
           continue;
         }
+        if (p.wfused) {
+          for (int64_t mb = 0; mb < mblocks; ++mb)
+            isa.gemv.dot_w(p.af + mb * 4 * p.lda + k0, p.lda, int(std::min<int64_t>(4, job.rows - mb * 4)), job.w, n0, nw,
+                           k0, kc, part[mb]);
+          continue;
+        }
         const float* w;
         int64_t ldw;
         if (p.wdirect) {
           w = static_cast<const float*>(job.w.p) + n0 * job.w.rs + k0;
           ldw = job.w.rs;
         } else {
-          isa.gemv.convert_w(job.w, n0, nw, k0, kc, wtmp, kKc);
+          isa.gemv.convert_w(job.w, n0, nw, k0, kc, wtmp, kLdTmp);
           w = wtmp;
-          ldw = kKc;
+          ldw = kLdTmp;
         }
         for (int64_t mb = 0; mb < mblocks; ++mb)
           isa.gemv.dot_f32(p.af + mb * 4 * p.lda + k0, p.lda, int(std::min<int64_t>(4, job.rows - mb * 4)), w, ldw, nw,

@@ -44,6 +44,16 @@ struct PanelKernels {
   // While it computes, the kernel prefetches the npf cache lines at pf[] into L2, spread over its loop.
   void (*ukr)(int64_t kunits, const void* a, const void* b, float* c, int64_t ldc, int m, int n, float alpha,
               float beta, const void* const* pf, int npf) = nullptr;
+
+  // Streamed-weight form (nullptr when the ISA lacks it), for a k-contiguous weight W and few rows
+  // of A: pack_u copies mr rows of W (k-contiguous source) row-major, kc / kpack units each at a
+  // row stride of kc_stride units, without transposing; pack_b packs A^T panels of nr rows of A;
+  // ukr_t computes the C^T tile, c[l][i] for l < m (rows of C, from the A panel) and i < n (columns
+  // of C, from the W panel).
+  int64_t kc_stride = 0;
+  void (*pack_u)(const Src& s, int64_t r0, int rows, int64_t k0, int64_t kc, void* dst) = nullptr;
+  void (*ukr_t)(int64_t kunits, const void* u, const void* v, float* c, int64_t ldc, int n, int m, float alpha,
+                float beta, const void* const* pf, int npf) = nullptr;
 };
 
 // GEMV-style kernels for small M with k-contiguous W. acc is [4][4][16] partial sums per (m, n):
@@ -53,6 +63,10 @@ struct GemvKernels {
   // multiple of 16. k0 is a multiple of 16.
   void (*convert_w)(const Src& w, int64_t r0, int rows, int64_t k0, int64_t kc, float* dst, int64_t ldd) = nullptr;
   void (*dot_f32)(const float* a, int64_t lda, int m, const float* w, int64_t ldw, int n, int64_t kc, float* acc) = nullptr;
+  // Same as convert_w + dot_f32 with W rows [n0, n0 + n) dequantized in registers (k0 % 16 == 0;
+  // quantized W need bk % 16 == 0). nullptr when the ISA lacks it.
+  void (*dot_w)(const float* a, int64_t lda, int m, const Src& w, int64_t n0, int n, int64_t k0, int64_t kc,
+                float* acc) = nullptr;
   // bf16 a and w (k0 even), products summed in f32 (vdpbf16ps); nullptr when the ISA lacks it.
   void (*dot_bf16)(const uint16_t* a, int64_t lda, int m, const uint16_t* w, int64_t ldw, int n, int64_t kc,
                    float* acc) = nullptr;
@@ -103,6 +117,12 @@ inline constexpr int64_t kGemvMaxRows = 16;
 
 // Small-M path over many jobs sharing N and K, threaded over (job, n) blocks.
 void run_gemv(const Isa& isa, const std::vector<GemvJob>& jobs, int64_t n, int64_t k);
+
+// Streamed-weight path for few rows of A (16 < M <= stream_max_rows): C = alpha * A * W^T + beta * C,
+// W (rows = n) contiguous along k; false when the ISA has no such kernels.
+int64_t stream_max_rows(const Isa& isa, const Src& a, const Src& w);
+void run_stream_w(const Isa& isa, const Src& a, const Src& w, int64_t m, int64_t n, int64_t k, float alpha,
+                  float beta, const Dst& c, bool parallel);
 
 // Packed-panel path: C = alpha * A * B + beta * C with A rows = m, B rows = n.
 void run_blocked(const Isa& isa, const Src& a, const Src& b, int64_t m, int64_t n, int64_t k, float alpha,

@@ -180,17 +180,42 @@ TEST_P(GemmTest, EveryDtypeComboAndTranspose) {
           }
 }
 
-// Edge tiles of every micro-kernel dimension (12 x 32 panels, k blocks of 384 f32 / 768 bf16,
-// portable 4 x 16) on the blocked path (M > 16), for the f32 and the bf16 kernels.
+// Edge tiles of every micro-kernel dimension on the packed-panel path (12 x 32 tiles, k blocks of
+// 384 f32 / 768 bf16, portable 4 x 16): trans_b = 0 from M = 17, trans_b = 1 above 256 rows.
 TEST_P(GemmTest, BlockedEdgeTiles) {
   const uint64_t ms[] = {17, 24, 25, 37}, ns[] = {15, 31, 32, 33, 65}, ks[] = {1, 17, 385, 769};
   for (dshal_dtype t : {F32, BF16})
     for (uint64_t m : ms)
       for (uint64_t n : ns)
         for (uint64_t k : ks) {
-          const int tr = int((m + n + k) % 4);
-          GemmCase g{m, n, k, t, t, F32, bool(tr & 1), bool(tr & 2)};
+          GemmCase g{m, n, k, t, t, F32, (m + n + k) % 2 == 1, false};
           g.beta = (n % 2) ? 0.0f : -1.25f;
+          run_gemm_case(g, rng);
+        }
+  for (dshal_dtype t : {F32, BF16})
+    for (uint64_t n : {33u, 65u})
+      for (uint64_t k : {17u, 769u})
+        for (int tr = 0; tr < 4; ++tr) {
+          GemmCase g{269, n, k, t, t, tr == 3 ? BF16 : F32, bool(tr & 1), bool(tr & 2)};
+          g.beta = (tr % 2) ? 0.0f : 0.5f;
+          run_gemm_case(g, rng);
+        }
+}
+
+// Edge tiles of the streamed-weight path (trans_b = 1, 16 < M <= 256): 12-row weight panels,
+// 32-row A^T panels, transposed C tiles.
+TEST_P(GemmTest, StreamedWeightEdgeTiles) {
+  const uint64_t ms[] = {17, 31, 32, 33, 65, 256}, ns[] = {11, 12, 13, 25}, ks[] = {1, 17, 385, 769};
+  int v = 0;
+  for (dshal_dtype t : {F32, BF16})
+    for (uint64_t m : ms)
+      for (uint64_t n : ns)
+        for (uint64_t k : ks) {
+          if (m == 256 && k > 17) continue;
+          ++v;
+          GemmCase g{m, n, k, t, t, v % 5 == 0 ? BF16 : F32, v % 3 == 0, true};
+          g.beta = v % 2 ? 0.0f : 0.75f;
+          g.pad_c = v % 4;
           run_gemm_case(g, rng);
         }
 }
@@ -398,6 +423,8 @@ TEST_P(GemmTest, QuantFp8PartialBlocks) {
     for (dshal_dtype ta : {F32, BF16, F16})
       run_quant(FP8, m, 320, 200, 128, 128, ta, m % 2 ? F32 : BF16, 1.0f, m == 5 ? 0.5f : 0.0f, rng);
   run_quant(FP8, 3, 50, 70, 16, 24, F32, F32, 2.0f, 0.0f, rng);  // blocks not aligned to 16
+  run_quant(FP8, 40, 50, 70, 16, 24, F32, F32, 2.0f, 0.0f, rng);
+  run_quant(FP8, 270, 136, 200, 128, 128, BF16, F32, 1.0f, 0.5f, rng);  // packed-panel path
 }
 
 TEST_P(GemmTest, QuantInt4Groups) {
@@ -406,6 +433,8 @@ TEST_P(GemmTest, QuantInt4Groups) {
       for (dshal_dtype ta : {F32, BF16})
         run_quant(INT4, m, 70, 200, 1, group, ta, m == 3 ? F16 : F32, 1.0f, m == 16 ? -1.0f : 0.0f, rng);
   run_quant(INT4, 2, 9, 22, 1, 6, F32, F32, 1.0f, 0.0f, rng);  // groups straddling 16-element chunks
+  run_quant(INT4, 20, 9, 22, 1, 6, F32, F32, 1.0f, 0.0f, rng);
+  run_quant(INT4, 260, 40, 128, 1, 64, F32, BF16, 1.0f, 0.0f, rng);  // packed-panel path
 }
 
 void run_grouped(dshal_dtype wt, dshal_dtype ta, dshal_dtype tc, const std::vector<int32_t>& offsets, uint64_t m,

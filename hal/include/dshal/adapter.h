@@ -38,8 +38,8 @@ extern "C" {
 #define DSHAL_EXPORT __attribute__((visibility("default")))
 #endif
 
-/* Every enum ends in a *_MAX_ENUM sentinel so it is 32 bits wide and any value read from a descriptor
- * is representable (hal rejects the invalid ones). */
+/* Every enum ends in *_MIN_ENUM / *_MAX_ENUM sentinels so it spans all of int32: any value a caller
+ * writes into a descriptor is representable in C++ too (hal rejects the invalid ones). */
 
 /* ------------------------------------------------------------------------------------------------
  * Status codes. Stable numbers: they appear in reports and in the CLI's documentation.
@@ -55,6 +55,7 @@ typedef enum dshal_status {
   DSHAL_ERROR_ABI_MISMATCH = 7,     /* negotiate found no common ABI version */
   DSHAL_ERROR_NOT_FOUND = 8,        /* a device id names no device */
   DSHAL_ERROR_INTERNAL = 9,         /* a bug in dshal or the adapter */
+  DSHAL_STATUS_MIN_ENUM = -0x7fffffff - 1,
   DSHAL_STATUS_MAX_ENUM = 0x7fffffff
 } dshal_status;
 
@@ -68,6 +69,7 @@ typedef enum dshal_dtype {
   DSHAL_DTYPE_INT4 = 5,     /* signed two's complement [-8, 7], two per byte, even index in low nibble */
   DSHAL_DTYPE_I32 = 6,
   DSHAL_DTYPE_U8 = 7,
+  DSHAL_DTYPE_MIN_ENUM = -0x7fffffff - 1,
   DSHAL_DTYPE_MAX_ENUM = 0x7fffffff
 } dshal_dtype;
 #define DSHAL_DTYPE_BIT(t) (1u << (uint32_t)(t))
@@ -260,12 +262,14 @@ typedef struct dshal_silu_mul_desc {
 typedef enum dshal_moe_scoring {
   DSHAL_MOE_SCORING_SOFTMAX = 0,
   DSHAL_MOE_SCORING_SIGMOID = 1,
+  DSHAL_MOE_SCORING_MIN_ENUM = -0x7fffffff - 1,
   DSHAL_MOE_SCORING_MAX_ENUM = 0x7fffffff
 } dshal_moe_scoring;
 typedef enum dshal_moe_topk_method {
   DSHAL_MOE_TOPK_GREEDY = 0,
   DSHAL_MOE_TOPK_GROUP_LIMITED_GREEDY = 1,
   DSHAL_MOE_TOPK_NOAUX_TC = 2,
+  DSHAL_MOE_TOPK_MIN_ENUM = -0x7fffffff - 1,
   DSHAL_MOE_TOPK_MAX_ENUM = 0x7fffffff
 } dshal_moe_topk_method;
 
@@ -332,6 +336,7 @@ typedef enum dshal_elementwise_op {
   DSHAL_ELEMENTWISE_MUL = 1,
   DSHAL_ELEMENTWISE_SCALE = 2,
   DSHAL_ELEMENTWISE_CAST = 3,
+  DSHAL_ELEMENTWISE_MIN_ENUM = -0x7fffffff - 1,
   DSHAL_ELEMENTWISE_MAX_ENUM = 0x7fffffff
 } dshal_elementwise_op;
 
@@ -354,6 +359,7 @@ typedef struct dshal_elementwise_desc {
 typedef enum dshal_attention_mode {
   DSHAL_ATTENTION_NAIVE = 0,
   DSHAL_ATTENTION_ABSORBED = 1,
+  DSHAL_ATTENTION_MIN_ENUM = -0x7fffffff - 1,
   DSHAL_ATTENTION_MAX_ENUM = 0x7fffffff
 } dshal_attention_mode;
 
@@ -428,6 +434,7 @@ typedef enum dshal_op {
   DSHAL_OP_PREPACK_WEIGHT,
   DSHAL_OP_IMPORT_HOST_MEMORY,
   DSHAL_OP_COUNT,
+  DSHAL_OP_MIN_ENUM = -0x7fffffff - 1,
   DSHAL_OP_MAX_ENUM = 0x7fffffff
 } dshal_op;
 
