@@ -1,6 +1,6 @@
 // Host GEMM family entry points: gemm, gemm_quant and grouped_gemm decode their descriptors into
-// operand views and route each product to the small-M or the blocked driver on the best kernels
-// this CPU runs.
+// operand views and route each product to the small-M, streamed-weight or packed-panel driver on
+// the best kernels this CPU runs.
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 

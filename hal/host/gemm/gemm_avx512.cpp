@@ -1,8 +1,10 @@
-// AVX-512 GEMM kernels: 12x32 f32 (vfmadd231ps) and bf16-pair (vdpbf16ps) micro-kernels on packed
-// panels, the packers that convert / dequantize / transpose into those panels, and the small-M dot
-// kernels. Compiled with AVX-512 flags; gemm.cpp calls fill_avx512_isa() only after a CPU
-// check. Everything here stays in an anonymous namespace and uses no std templates, so no
-// AVX-512-compiled inline function can be picked by the linker for code outside this file.
+// AVX-512 packed-panel GEMM kernels: 12x32 f32 (vfmadd231ps) and bf16-pair (vdpbf16ps) micro-kernels
+// and the packers that convert / dequantize / transpose into their panels; fill_avx512_isa() wires
+// up these and the kernels of gemm_avx512_gemv.cpp and gemm_avx512_stream.cpp.
+//
+// All AVX-512 files are compiled with AVX-512 flags and reached only after gemm.cpp's CPU check.
+// Their helpers live in anonymous namespaces and they use no std templates, so the linker cannot
+// pick an AVX-512-compiled copy of an inline function for code outside them.
 #include "gemm_avx512_common.hpp"
 
 namespace dshal::host::gemm_detail {
@@ -210,71 +212,66 @@ inline void store_tile(__m512 (&acc)[kMr][2], float* c, int64_t ldc, int m, int 
   }
 }
 
-inline void prefetch_tile(const float* c, int64_t ldc, int m) {
+template <_mm_hint kHint>
+DSHAL_INLINE void prefetch_tile(const float* c, int64_t ldc, int m) {
   for (int i = 0; i < m; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 31), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), kHint);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 31), kHint);
   }
 }
 
-void ukr_f32(int64_t kc, const void* av, const void* bv, float* c, int64_t ldc, int m, int n, float alpha, float beta,
-              const void* const* pf, int npf) {
-  const float* a = static_cast<const float*>(av);
-  const float* b = static_cast<const float*>(bv);
-  __m512 acc[kMr][2];
-  for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  prefetch_tile(c, ldc, m);
-  const int64_t pf_every = npf > 0 ? (kc + npf - 1) / npf : kc + 1;
-  int64_t pf_at = npf > 0 ? 0 : -1;
-  for (int64_t k = 0; k < kc; ++k) {
-    if (k == pf_at) {
-      pf_at += pf_every;
-      _mm_prefetch(static_cast<const char*>(*pf++), _MM_HINT_T1);
-    }
-    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-    _mm_prefetch(reinterpret_cast<const char*>(a + kPrefetchA * kMr), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(b + kPrefetchB * kNr), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(b + kPrefetchB * kNr + 16), _MM_HINT_T0);
-#pragma GCC unroll 12
-    for (int i = 0; i < kMr; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
-      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-    }
-    a += kMr;
-    b += kNr;
-  }
-  store_tile(acc, c, ldc, m, n, alpha, beta);
-}
-
-void ukr_bf16(int64_t kp, const void* av, const void* bv, float* c, int64_t ldc, int m, int n, float alpha, float beta,
-              const void* const* pf, int npf) {
-  const int32_t* a = static_cast<const int32_t*>(av);
+// acc += a . b over ku packed k units: f32 (vfmadd231ps, one k per unit) or bf16 pairs (vdpbf16ps).
+// C is prefetched into L2 at the start and into L1 shortly before the end (the B stream would
+// evict it from L1 in between); pf[] is spread over the loop.
+template <bool kBf16>
+DSHAL_INLINE void ukr_body(int64_t ku, const void* av, const void* bv, float* c, int64_t ldc, int m, int n,
+                           float alpha, float beta, const void* const* pf, int npf) {
+  const uint32_t* a = static_cast<const uint32_t*>(av);
   const uint32_t* b = static_cast<const uint32_t*>(bv);
   __m512 acc[kMr][2];
   for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  prefetch_tile(c, ldc, m);
-  const int64_t pf_every = npf > 0 ? (kp + npf - 1) / npf : kp + 1;
-  int64_t pf_at = npf > 0 ? 0 : -1;
-  for (int64_t k = 0; k < kp; ++k) {
-    if (k == pf_at) {
-      pf_at += pf_every;
-      _mm_prefetch(static_cast<const char*>(*pf++), _MM_HINT_T1);
-    }
-    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+  prefetch_tile<_MM_HINT_T1>(c, ldc, m);
+  SpreadPrefetch spread(pf, npf, ku);
+  const int64_t c_at = ku > 24 ? ku - 24 : 0;
+  for (int64_t k = 0; k < ku; ++k) {
+    spread.step(k);
+    if (k == c_at) prefetch_tile<_MM_HINT_T0>(c, ldc, m);
     _mm_prefetch(reinterpret_cast<const char*>(a + kPrefetchA * kMr), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(b + kPrefetchB * kNr), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(b + kPrefetchB * kNr + 16), _MM_HINT_T0);
+    if constexpr (kBf16) {
+      const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
 #pragma GCC unroll 12
-    for (int i = 0; i < kMr; ++i) {
-      const __m512bh ai = (__m512bh)_mm512_set1_epi32(a[i]);
-      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
-      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+      for (int i = 0; i < kMr; ++i) {
+        const __m512bh ai = (__m512bh)_mm512_set1_epi32(int32_t(a[i]));
+        acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
+        acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+      }
+    } else {
+      const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+      const float* af = reinterpret_cast<const float*>(a);
+#pragma GCC unroll 12
+      for (int i = 0; i < kMr; ++i) {
+        const __m512 ai = _mm512_set1_ps(af[i]);
+        acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+        acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+      }
     }
     a += kMr;
     b += kNr;
   }
+  spread.finish();
   store_tile(acc, c, ldc, m, n, alpha, beta);
+}
+
+void ukr_f32(int64_t ku, const void* a, const void* b, float* c, int64_t ldc, int m, int n, float alpha, float beta,
+             const void* const* pf, int npf) {
+  ukr_body<false>(ku, a, b, c, ldc, m, n, alpha, beta, pf, npf);
+}
+
+void ukr_bf16(int64_t ku, const void* a, const void* b, float* c, int64_t ldc, int m, int n, float alpha, float beta,
+              const void* const* pf, int npf) {
+  ukr_body<true>(ku, a, b, c, ldc, m, n, alpha, beta, pf, npf);
 }
 
 }  // namespace

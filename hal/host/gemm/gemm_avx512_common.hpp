@@ -112,5 +112,27 @@ DSHAL_INLINE void transpose16(__m512 r[16]) {
   }
 }
 
+// Issues npf prefetches (into L2) of pf[] spread evenly over a loop of ku steps: step(k) at every k,
+// finish() after the loop.
+class SpreadPrefetch {
+ public:
+  SpreadPrefetch(const void* const* pf, int npf, int64_t ku)
+      : p_(pf), left_(npf), every_(npf > 0 ? (ku / npf > 0 ? ku / npf : 1) : 0), at_(npf > 0 ? 0 : -1) {}
+  DSHAL_INLINE void step(int64_t k) {
+    if (k == at_) {
+      _mm_prefetch(static_cast<const char*>(*p_++), _MM_HINT_T1);
+      at_ = --left_ > 0 ? at_ + every_ : -1;
+    }
+  }
+  DSHAL_INLINE void finish() {
+    for (; left_ > 0; --left_) _mm_prefetch(static_cast<const char*>(*p_++), _MM_HINT_T1);
+  }
+
+ private:
+  const void* const* p_;
+  int left_;
+  int64_t every_, at_;
+};
+
 }  // namespace
 }  // namespace dshal::host::gemm_detail

@@ -24,15 +24,20 @@ void pack_u_f32_t(const Src& s, int64_t r0, int rows, int64_t k0, int64_t kc, fl
       blk = (k0 + k) / s.bk;
       straddle = blk != (k0 + k + n - 1) / s.bk;
     }
+    // All loads, then all stores: a store followed by a load 4 KiB apart (weight rows often are)
+    // would stall on a false dependency.
+    __m512 v[kMr];
+#pragma GCC unroll 12
     for (int i = 0; i < kMr; ++i) {
-      __m512 v = _mm512_setzero_ps();
+      v[i] = _mm512_setzero_ps();
       if (i < rows) {
-        v = load16<T>(s.p, idx[i] + k, n);
+        v[i] = load16<T>(s.p, idx[i] + k, n);
         if constexpr (kQuant<T>)
-          v = _mm512_mul_ps(v, straddle ? scale16(s, r0 + i, k0 + k, n) : _mm512_set1_ps(srow[i][blk]));
+          v[i] = _mm512_mul_ps(v[i], straddle ? scale16(s, r0 + i, k0 + k, n) : _mm512_set1_ps(srow[i][blk]));
       }
-      _mm512_storeu_ps(dst + i * kKcUnits + k, v);
     }
+#pragma GCC unroll 12
+    for (int i = 0; i < kMr; ++i) _mm512_storeu_ps(dst + i * kKcUnits + k, v[i]);
   }
 }
 
@@ -71,10 +76,11 @@ DSHAL_INLINE void store_tile_t(__m512 (&acc)[kMr][2], float* c, int64_t ldc, int
   }
 }
 
+template <_mm_hint kHint>
 DSHAL_INLINE void prefetch_tile_t(const float* c, int64_t ldc, int m) {
   for (int l = 0; l < m; ++l) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + l * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + l * ldc + kMr - 1), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + l * ldc), kHint);
+    _mm_prefetch(reinterpret_cast<const char*>(c + l * ldc + kMr - 1), kHint);
   }
 }
 
@@ -105,14 +111,12 @@ void ukr_t_f32(int64_t ku, const void* uv, const void* vv, float* c, int64_t ldc
   const float* v = static_cast<const float*>(vv);
   __m512 acc[kMr][2];
   for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  prefetch_tile_t(c, ldc, m);
-  const int64_t pf_every = npf > 0 ? (ku + npf - 1) / npf : ku + 1;
-  int64_t pf_at = npf > 0 ? 0 : -1;
+  prefetch_tile_t<_MM_HINT_T1>(c, ldc, m);  // into L1 near the end: the A^T stream would evict it
+  SpreadPrefetch spread(pf, npf, ku);
+  const int64_t c_at = ku > 24 ? ku - 24 : 0;
   for (int64_t k = 0; k < ku; ++k) {
-    if (k == pf_at) {
-      pf_at += pf_every;
-      _mm_prefetch(static_cast<const char*>(*pf++), _MM_HINT_T1);
-    }
+    spread.step(k);
+    if (k == c_at) prefetch_tile_t<_MM_HINT_T0>(c, ldc, m);
     if ((k & 15) == 0) {  // the weight panel's next lines: they share L1 with the streaming A^T panel
 #pragma GCC unroll 12
       for (int i = 0; i < kMr; ++i) _mm_prefetch(reinterpret_cast<const char*>(u + i * kKcUnits + k + 32), _MM_HINT_T0);
@@ -128,6 +132,7 @@ void ukr_t_f32(int64_t ku, const void* uv, const void* vv, float* c, int64_t ldc
     }
     v += kNr;
   }
+  spread.finish();
   store_tile_t(acc, c, ldc, n, m, alpha, beta);
 }
 
@@ -137,14 +142,12 @@ void ukr_t_bf16(int64_t ku, const void* uv, const void* vv, float* c, int64_t ld
   const uint32_t* v = static_cast<const uint32_t*>(vv);
   __m512 acc[kMr][2];
   for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  prefetch_tile_t(c, ldc, m);
-  const int64_t pf_every = npf > 0 ? (ku + npf - 1) / npf : ku + 1;
-  int64_t pf_at = npf > 0 ? 0 : -1;
+  prefetch_tile_t<_MM_HINT_T1>(c, ldc, m);  // into L1 near the end: the A^T stream would evict it
+  SpreadPrefetch spread(pf, npf, ku);
+  const int64_t c_at = ku > 24 ? ku - 24 : 0;
   for (int64_t k = 0; k < ku; ++k) {
-    if (k == pf_at) {
-      pf_at += pf_every;
-      _mm_prefetch(static_cast<const char*>(*pf++), _MM_HINT_T1);
-    }
+    spread.step(k);
+    if (k == c_at) prefetch_tile_t<_MM_HINT_T0>(c, ldc, m);
     if ((k & 15) == 0) {  // the weight panel's next lines: they share L1 with the streaming A^T panel
 #pragma GCC unroll 12
       for (int i = 0; i < kMr; ++i) _mm_prefetch(reinterpret_cast<const char*>(u + i * kKcUnits + k + 32), _MM_HINT_T0);
@@ -160,6 +163,7 @@ void ukr_t_bf16(int64_t ku, const void* uv, const void* vv, float* c, int64_t ld
     }
     v += kNr;
   }
+  spread.finish();
   store_tile_t(acc, c, ldc, n, m, alpha, beta);
 }
 

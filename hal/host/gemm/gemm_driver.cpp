@@ -2,8 +2,12 @@
 //
 // Blocked path (BLIS-style, vectors along N): A is packed once per row block into mr-row panels for
 // every k block; the N dimension is cut into column blocks (a multiple of the thread count), each
-// a task that packs its B block (nc x kc, L2-sized) per k block and runs the micro-kernel over
-// all row panels, prefetching the next B block from memory while it computes.
+// a task that packs its B panels per k block in L2-sized groups and runs the micro-kernel over all
+// row panels, while the micro-kernel prefetches the next group's source from memory.
+//
+// Streamed-weight path (16 < M <= ~256, W contiguous along K): A^T is packed into 32-row panels
+// that stay in L2; weight panels of 12 rows are copied (dequantized) into L1 without a transpose
+// and used against every A^T panel, producing C^T tiles; each task owns a range of weight rows.
 //
 // Small-M path (GEMV-style, M <= 16, W contiguous along K): every weight row is read once; groups
 // of 4 rows are dotted with up to 4 rows of A at a time (vector partial sums along K).
@@ -11,6 +15,8 @@
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
 #include <tbb/task_arena.h>
+
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -32,11 +38,8 @@ struct Pool {
   std::mutex mu;
   std::vector<std::pair<size_t, void*>> free;  // (capacity, pointer)
   size_t free_bytes = 0;
-  static constexpr size_t kMaxFreeBytes = size_t(256) << 20;
+  static constexpr size_t kMaxFreeBytes = size_t(64) << 20;
 
-  ~Pool() {
-    for (auto& [cap, p] : free) std::free(p);
-  }
 };
 
 Pool& pool() {
@@ -63,9 +66,14 @@ Scratch::Scratch(size_t bytes) {
       return;
     }
   }
-  cap_ = (bytes + 4095) / 4096 * 4096;
-  p_ = std::aligned_alloc(4096, cap_);
+  // Large buffers (packed A) on 2 MiB pages when the kernel offers them: fewer TLB misses.
+  const size_t align = bytes >= (size_t(2) << 20) ? size_t(2) << 20 : 4096;
+  cap_ = (bytes + align - 1) / align * align;
+  p_ = std::aligned_alloc(align, cap_);
   if (!p_) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  if (align > 4096) madvise(p_, cap_, MADV_HUGEPAGE);
+#endif
 }
 
 Scratch::~Scratch() {
@@ -89,7 +97,7 @@ namespace {
 
 int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-constexpr int64_t kL2Bytes = int64_t(768) << 10;  // of a core's L2 the blocked path plans to use
+constexpr int64_t kL2Bytes = int64_t(768) << 10;  // of a core's L2 the drivers plan to use
 constexpr int kMaxPrefetch = 128;                 // lines a micro-kernel call prefetches at most
 
 const std::byte* elem_ptr(const void* p, dshal_dtype t, int64_t idx) {
@@ -109,8 +117,8 @@ void for_range(bool parallel, int64_t n, const F& f) {
                     tbb::simple_partitioner());
 }
 
-// Walks the bytes of a [rows x kc] source region and prefetches a few cache lines per call, so the
-// next block's loads overlap the current block's arithmetic.
+// Walks the cache lines of a [rows x kc] source region, a few per micro-kernel call, so the next
+// block's loads from memory overlap the current block's arithmetic.
 class Prefetcher {
  public:
   Prefetcher() = default;
@@ -230,7 +238,7 @@ void run_blocked(const Isa& isa, const Src& a, const Src& b, int64_t M, int64_t 
       const int64_t panel_bytes = (KC / kp) * nr * 4;
       const int64_t src_panel_bytes = nr * KC * (b.t == DSHAL_DTYPE_INT4 ? 1 : int64_t(dtype_bytes(b.t)));
       const int64_t a_bytes = std::min<int64_t>((mp1 - mp0) * mr * (KC / kp) * 4, kL2Bytes / 3);
-      const int64_t group = getenv("GRP") ? std::min<int64_t>(atoi(getenv("GRP")), np1 - np0) : std::clamp<int64_t>((kL2Bytes - a_bytes) / (panel_bytes + src_panel_bytes), 1, np1 - np0);
+      const int64_t group = std::clamp<int64_t>((kL2Bytes - a_bytes) / (panel_bytes + src_panel_bytes), 1, np1 - np0);
       Scratch bbuf(size_t(group * panel_bytes));
       const bool direct = c.t == DSHAL_DTYPE_F32;
       Scratch cbuf(direct ? 0 : size_t(rows * ncur * 4));

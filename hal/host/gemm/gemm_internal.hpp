@@ -1,5 +1,6 @@
 // Internals of the host GEMM family: operand views, the per-ISA kernel tables and the drivers that
-// block, pack and thread around them (BLIS-style for M > 16, GEMV-style for small M).
+// block, pack and thread around them (GEMV-style for M <= 16, streamed weights for moderate M with
+// W contiguous along K, BLIS-style packed panels otherwise).
 #pragma once
 
 #include <dshal/adapter.h>
@@ -90,7 +91,7 @@ void set_force_portable(bool on);
 // Converts n elements of a row (stride in elements) to f32.
 void row_to_f32(const void* p, dshal_dtype t, int64_t idx0, int64_t stride, int64_t n, float* dst);
 
-// Buffers reused across calls (thread-safe pool); memory is 64-byte aligned, contents undefined.
+// Buffers reused across calls (thread-safe pool); page aligned, contents undefined.
 class Scratch {
  public:
   explicit Scratch(size_t bytes);
@@ -119,7 +120,7 @@ inline constexpr int64_t kGemvMaxRows = 16;
 void run_gemv(const Isa& isa, const std::vector<GemvJob>& jobs, int64_t n, int64_t k);
 
 // Streamed-weight path for few rows of A (16 < M <= stream_max_rows): C = alpha * A * W^T + beta * C,
-// W (rows = n) contiguous along k; false when the ISA has no such kernels.
+// W (rows = n) contiguous along k. stream_max_rows is 0 when the ISA has no such kernels.
 int64_t stream_max_rows(const Isa& isa, const Src& a, const Src& w);
 void run_stream_w(const Isa& isa, const Src& a, const Src& w, int64_t m, int64_t n, int64_t k, float alpha,
                   float beta, const Dst& c, bool parallel);

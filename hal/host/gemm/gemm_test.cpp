@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "host/dtype.hpp"
@@ -502,6 +503,20 @@ TEST_P(GemmTest, GroupedBadOffsets) {
     EXPECT_NE(err.find("offsets["), std::string::npos) << err;
     EXPECT_EQ(x.c.bytes, x.c_before);
   }
+}
+
+// Several host threads calling gemm at once (as the cpu backend's streams do) share the scratch
+// pool and TBB's workers.
+TEST_P(GemmTest, ConcurrentCallers) {
+  std::vector<std::thread> threads;
+  std::vector<std::mt19937> rngs;
+  for (int t = 0; t < 4; ++t) rngs.emplace_back(100 + t);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([t, &rngs] {
+      const uint64_t m[] = {3, 40, 300, 64};
+      run_gemm_case(GemmCase{m[t], 70, 200, t % 2 ? BF16 : F32, t % 2 ? BF16 : F32, F32, false, t != 3}, rngs[size_t(t)]);
+    });
+  for (auto& th : threads) th.join();
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, GemmTest, ::testing::Values(false, true),
