@@ -192,53 +192,5 @@ TEST(Attention, ResultDoesNotDependOnThreadCount) {
   }
 }
 
-// Not part of the suite: ./dshal_host_ops_test --gtest_also_run_disabled_tests --gtest_filter='*Speed*'
-void time_attention(const char* label, dshal_attention_mode mode, uint64_t q_len, uint64_t kv_len, uint64_t heads,
-                    uint64_t D, uint64_t Dv, dshal_dtype kt) {
-  const uint64_t kv_heads = mode == DSHAL_ATTENTION_ABSORBED ? 1 : heads;
-  const uint64_t q_bytes = q_len * heads * D * 4, k_bytes = kv_len * kv_heads * D * dtype_bytes(kt);
-  const uint64_t v_bytes = mode == DSHAL_ATTENTION_ABSORBED ? 0 : kv_len * kv_heads * Dv * dtype_bytes(kt);
-  Buffer buf(q_bytes + k_bytes + v_bytes + q_len * heads * Dv * 4);
-  const uint64_t k_off = q_bytes, v_off = k_off + k_bytes, o_off = v_off + v_bytes;
-  for (uint64_t i = 0; i < q_len * heads * D; ++i) put(buf.data(), DSHAL_DTYPE_F32, i, uniform(-1, 1));
-  for (uint64_t i = 0; i < (k_bytes + v_bytes) / dtype_bytes(kt); ++i) put(buf.data() + k_off, kt, i, uniform(-1, 1));
-  dshal_attention_desc d{};
-  d.struct_size = sizeof d;
-  d.mode = mode;
-  d.q_len = q_len;
-  d.kv_len = kv_len;
-  d.heads = heads;
-  d.kv_heads = kv_heads;
-  d.qk_dim = D;
-  d.v_dim = Dv;
-  d.scale = 0.1f;
-  d.causal = 1;
-  d.q_offset = kv_len - q_len;
-  d.q = {buf.handle(), 0, DSHAL_DTYPE_F32, heads * D, D};
-  d.k = {buf.handle(), k_off, kt, kv_heads * D, D};
-  d.v = mode == DSHAL_ATTENTION_ABSORBED ? d.k : dshal_attention_view{buf.handle(), v_off, kt, kv_heads * Dv, Dv};
-  d.out = {buf.handle(), o_off, DSHAL_DTYPE_F32, heads * Dv, Dv};
-  std::string error;
-  ASSERT_EQ(attention(d, &error), DSHAL_OK);
-  const int reps = 10;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < reps; ++i) attention(d, &error);
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
-  double pairs = 0;  // (query, key) pairs visited
-  for (uint64_t t = 0; t < q_len; ++t) pairs += double(std::min(kv_len, t + d.q_offset + 1));
-  const double gflop = 2.0 * heads * pairs * double(D + Dv) / 1e9;
-  std::printf("%-40s K/V %-4s: %8.2f ms, %6.1f GFLOP/s, %6.2f GB/s of K/V\n", label, dtype_name(kt), ms,
-              gflop / ms * 1e3, double(k_bytes + v_bytes) / ms / 1e6);
-}
-
-TEST(Attention, DISABLED_Speed) {
-  for (dshal_dtype kt : {DSHAL_DTYPE_BF16, DSHAL_DTYPE_F32}) {
-    time_attention("absorbed decode 128h 576/512 kv 4096", DSHAL_ATTENTION_ABSORBED, 1, 4096, 128, 576, 512, kt);
-    time_attention("naive decode 128h 192/128 kv 4096", DSHAL_ATTENTION_NAIVE, 1, 4096, 128, 192, 128, kt);
-    time_attention("naive prefill 16h 192/128 1024 tokens", DSHAL_ATTENTION_NAIVE, 1024, 1024, 16, 192, 128, kt);
-    time_attention("absorbed prefill 16h 576/512 256 tokens", DSHAL_ATTENTION_ABSORBED, 256, 256, 16, 576, 512, kt);
-  }
-}
-
 }  // namespace
 }  // namespace dshal::host::test
