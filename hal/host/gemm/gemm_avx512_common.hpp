@@ -32,7 +32,10 @@ namespace {
 constexpr int kMr = 12, kNr = 32;
 constexpr int kPrefetchA = 24;  // k steps ahead: A panels may come from L3 when a new row panel starts
 constexpr int kPrefetchB = 8;    // k steps ahead in the B panel (from L2)
-constexpr int kKcUnits = 384;   // packed k units per block (f32: 384 k, bf16: 384 pairs)
+constexpr int kKcBlocked = 384;  // packed k units per block in the blocked path (f32: 384 k, bf16: 384 pairs)
+constexpr int kKcUnits = 512;    // packed k units per block in the streamed path (f32)
+// Row stride (units) of streamed weight panels: 33 cache lines, so the 12 rows fall in distinct L1 sets.
+constexpr int kUStride = kKcUnits + 16;
 
 inline int64_t lmin(int64_t a, int64_t b) { return a < b ? a : b; }
 inline __mmask16 mask16(int64_t n) { return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1); }

@@ -6,7 +6,7 @@
 namespace dshal::host::gemm_detail {
 namespace {
 
-// dst[i][0..kc) = dequantized W row r0 + i at k0.., row stride kKcUnits floats; rows >= `rows` are 0.
+// dst[i][0..kc) = dequantized W row r0 + i at k0.., row stride kUStride floats; rows >= `rows` are 0.
 template <dshal_dtype T>
 void pack_u_f32_t(const Src& s, int64_t r0, int rows, int64_t k0, int64_t kc, float* dst) {
   int64_t idx[kMr];
@@ -37,17 +37,17 @@ void pack_u_f32_t(const Src& s, int64_t r0, int rows, int64_t k0, int64_t kc, fl
       }
     }
 #pragma GCC unroll 12
-    for (int i = 0; i < kMr; ++i) _mm512_storeu_ps(dst + i * kKcUnits + k, v[i]);
+    for (int i = 0; i < kMr; ++i) _mm512_storeu_ps(dst + i * kUStride + k, v[i]);
   }
 }
 
-// dst[i][0..kc) = bf16 W row r0 + i (row stride 2 * kKcUnits elements), an odd kc padded with 0.
+// dst[i][0..kc) = bf16 W row r0 + i (row stride 2 * kUStride elements), an odd kc padded with 0.
 void pack_u_bf16_t(const Src& s, int64_t r0, int rows, int64_t k0, int64_t kc, uint16_t* dst) {
   const uint16_t* p = static_cast<const uint16_t*>(s.p);
   const int64_t kpad = (kc + 1) / 2 * 2;
   for (int i = 0; i < kMr; ++i) {
     const uint16_t* src = i < rows ? p + (r0 + i) * s.rs + k0 : p;
-    uint16_t* d = dst + i * 2 * kKcUnits;
+    uint16_t* d = dst + i * 2 * kUStride;
     for (int64_t k = 0; k < kpad; k += 32) {
       const __m512i v = i < rows ? _mm512_maskz_loadu_epi16(mask32(kc - k), src + k) : _mm512_setzero_si512();
       _mm512_mask_storeu_epi16(d + k, mask32(kpad - k), v);
@@ -119,14 +119,14 @@ void ukr_t_f32(int64_t ku, const void* uv, const void* vv, float* c, int64_t ldc
     if (k == c_at) prefetch_tile_t<_MM_HINT_T0>(c, ldc, m);
     if ((k & 15) == 0) {  // the weight panel's next lines: they share L1 with the streaming A^T panel
 #pragma GCC unroll 12
-      for (int i = 0; i < kMr; ++i) _mm_prefetch(reinterpret_cast<const char*>(u + i * kKcUnits + k + 32), _MM_HINT_T0);
+      for (int i = 0; i < kMr; ++i) _mm_prefetch(reinterpret_cast<const char*>(u + i * kUStride + k + 32), _MM_HINT_T0);
     }
     const __m512 b0 = _mm512_loadu_ps(v), b1 = _mm512_loadu_ps(v + 16);
     _mm_prefetch(reinterpret_cast<const char*>(v + kPrefetchB * kNr), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(v + kPrefetchB * kNr + 16), _MM_HINT_T0);
 #pragma GCC unroll 12
     for (int i = 0; i < kMr; ++i) {
-      const __m512 ai = _mm512_set1_ps(u[i * kKcUnits + k]);
+      const __m512 ai = _mm512_set1_ps(u[i * kUStride + k]);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
@@ -150,14 +150,14 @@ void ukr_t_bf16(int64_t ku, const void* uv, const void* vv, float* c, int64_t ld
     if (k == c_at) prefetch_tile_t<_MM_HINT_T0>(c, ldc, m);
     if ((k & 15) == 0) {  // the weight panel's next lines: they share L1 with the streaming A^T panel
 #pragma GCC unroll 12
-      for (int i = 0; i < kMr; ++i) _mm_prefetch(reinterpret_cast<const char*>(u + i * kKcUnits + k + 32), _MM_HINT_T0);
+      for (int i = 0; i < kMr; ++i) _mm_prefetch(reinterpret_cast<const char*>(u + i * kUStride + k + 32), _MM_HINT_T0);
     }
     const __m512bh b0 = (__m512bh)_mm512_loadu_si512(v), b1 = (__m512bh)_mm512_loadu_si512(v + 16);
     _mm_prefetch(reinterpret_cast<const char*>(v + kPrefetchB * kNr), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(v + kPrefetchB * kNr + 16), _MM_HINT_T0);
 #pragma GCC unroll 12
     for (int i = 0; i < kMr; ++i) {
-      const __m512bh ai = (__m512bh)_mm512_set1_epi32(u[i * kKcUnits + k]);
+      const __m512bh ai = (__m512bh)_mm512_set1_epi32(u[i * kUStride + k]);
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
       acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
     }

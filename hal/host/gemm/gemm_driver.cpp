@@ -301,13 +301,13 @@ int64_t stream_max_rows(const Isa& isa, const Src& a, const Src& w) {
   const PanelKernels& pk = stream_kernels(isa, a, w);
   if (!pk.ukr_t || w.ks != 1) return 0;
   // The A^T panels of one k block stay in L2 while every weight panel streams past them.
-  return kL2Bytes / 2 / (pk.kc_stride * 4);
+  return kL2Bytes / 2 / (pk.kc / pk.kpack * 4);
 }
 
 void run_stream_w(const Isa& isa, const Src& a, const Src& w, int64_t M, int64_t N, int64_t K, float alpha,
                   float beta, const Dst& c, bool parallel) {
   const PanelKernels& pk = stream_kernels(isa, a, w);
-  const int64_t mr = pk.mr, nr = pk.nr, kp = pk.kpack, KC = pk.kc, ku_full = KC / kp;
+  const int64_t mr = pk.mr, nr = pk.nr, kp = pk.kpack, KC = pk.kc_stream ? pk.kc_stream : pk.kc, ku_full = KC / kp;
   const int64_t kblocks = cdiv(K, KC);
   auto kc_of = [&](int64_t pc) { return std::min(KC, K - pc * KC); };
   const int threads = parallel ? std::max(1, tbb::this_task_arena::max_concurrency()) : 1;

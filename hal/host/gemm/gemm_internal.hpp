@@ -52,6 +52,7 @@ struct PanelKernels {
   // ukr_t computes the C^T tile, c[l][i] for l < m (rows of C, from the A panel) and i < n (columns
   // of C, from the W panel).
   int64_t kc_stride = 0;
+  int64_t kc_stream = 0;  // k per block in the streamed path (0: kc), at most kc_stride * kpack
   void (*pack_u)(const Src& s, int64_t r0, int rows, int64_t k0, int64_t kc, void* dst) = nullptr;
   void (*ukr_t)(int64_t kunits, const void* u, const void* v, float* c, int64_t ldc, int n, int m, float alpha,
                 float beta, const void* const* pf, int npf) = nullptr;

@@ -147,7 +147,9 @@ typedef struct dshal_weight {
  * op(A) is M x K: A stored M x K (trans_a = 0) or K x M (trans_a = 1). op(B) is K x N: B stored
  * K x N (trans_b = 0) or N x K (trans_b = 1). C is M x N. Inputs f32, f16 or bf16 (a and b may
  * differ); accumulation in f32; C f32, f16 or bf16. beta == 0 means C is not read (NaN in C is
- * overwritten). M, N or batch == 0 is a no-op; K == 0 gives C = beta * C.
+ * overwritten); alpha == 0 means A and B are not read (C = beta * C), as in BLAS. M, N or batch == 0
+ * is a no-op; K == 0 gives C = beta * C. bf16 products may flush subnormal inputs and results to
+ * zero (as AVX-512 BF16's vdpbf16ps does); nothing else may.
  */
 typedef struct dshal_gemm_desc {
   uint32_t struct_size;
@@ -176,7 +178,8 @@ typedef struct dshal_gemm_quant_desc {
  *   C[r][:] = A[r][:] * W_g^T       (W_g = weights at w.offset + g * w_group_stride_bytes)
  * offsets: I32[groups + 1] in device memory, non-decreasing, offsets[0] >= 0, offsets[groups] <= m.
  * Rows outside [offsets[0], offsets[groups]) are not written. Quantized W_g use scales at
- * w.scales_offset + g * scales_group_stride_bytes. A group with 0 rows is valid. */
+ * w.scales_offset + g * scales_group_stride_bytes. A group with 0 rows is valid. Offsets that break
+ * these rules are DSHAL_ERROR_INVALID_ARGUMENT, reported when the work runs (they live on the device). */
 typedef struct dshal_grouped_gemm_desc {
   uint32_t struct_size;
   uint64_t groups;
