@@ -112,21 +112,6 @@ std::array<uint64_t, DSHAL_OP_COUNT> Device::fallback_counts() const {
   return out;
 }
 
-bool Device::runs_natively(dshal_op op, const void* desc) const {
-  const dshal_adapter_table* t = get()->table;
-  const void* slots[] = {
-      reinterpret_cast<const void*>(t->grouped_gemm), reinterpret_cast<const void*>(t->gemm_quant),
-      reinterpret_cast<const void*>(t->rms_norm),     reinterpret_cast<const void*>(t->rope),
-      reinterpret_cast<const void*>(t->softmax),      reinterpret_cast<const void*>(t->silu_mul),
-      reinterpret_cast<const void*>(t->moe_route),    reinterpret_cast<const void*>(t->moe_permute),
-      reinterpret_cast<const void*>(t->moe_unpermute), reinterpret_cast<const void*>(t->embedding),
-      reinterpret_cast<const void*>(t->elementwise),  reinterpret_cast<const void*>(t->attention),
-      reinterpret_cast<const void*>(t->prepack_weight), reinterpret_cast<const void*>(t->import_host_memory)};
-  static_assert(sizeof(slots) / sizeof(slots[0]) == DSHAL_OP_COUNT);
-  if (op < 0 || op >= DSHAL_OP_COUNT || t->struct_size < sizeof(dshal_adapter_table) || !slots[op]) return false;
-  return !t->query_op || !desc || t->query_op(get()->handle, op, desc) == DSHAL_OK;
-}
-
 Status Device::alloc(uint64_t bytes, Buffer* out) const {
   *out = Buffer();
   DeviceObj* d = get();

@@ -23,7 +23,6 @@ enum : uint32_t {
   kStreamMagic = 0xd5a15703,
   kEventMagic = 0xd5a1e704,
   kCommMagic = 0xd5a1c005,
-  kDeadMagic = 0xdeadd5a1,
 };
 
 struct DeviceObj {

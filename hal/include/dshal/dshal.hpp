@@ -133,8 +133,6 @@ class Device : public detail::Handle<detail::DeviceObj> {
   Status import_host_memory(void* ptr, uint64_t bytes, Buffer* out) const;
   Status create_stream(Stream* out) const;
   Status create_event(Event* out) const;
-  // True when the adapter runs op natively for this descriptor (desc: the op's descriptor type).
-  bool runs_natively(dshal_op op, const void* desc) const;
   // How many calls of each optional op ran through the host fallback since the device was opened.
   std::array<uint64_t, DSHAL_OP_COUNT> fallback_counts() const;
 };
