@@ -12,6 +12,8 @@ enum ExitCode : int { kOk = 0, kFailed = 1, kUsage = 2 };
 void add_devices_command(CLI::App& app, int* exit_code);
 void add_conform_command(CLI::App& app, int* exit_code, const char* argv0);
 void add_bench_command(CLI::App& app, int* exit_code);
+void add_run_command(CLI::App& app, int* exit_code);
+void add_make_model_command(CLI::App& app, int* exit_code);
 
 // Resolves a --device value (or DSHAL_DEVICE) to device ids; on failure prints the message and
 // returns false (the caller exits with kUsage).

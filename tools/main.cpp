@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   add_devices_command(app, &exit_code);
   add_conform_command(app, &exit_code, argv[0]);
   add_bench_command(app, &exit_code);
+  add_run_command(app, &exit_code);
+  add_make_model_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -110,9 +110,14 @@ Status describe(dshal_gemm_desc& d, OperandList* out) {
   const uint64_t a_rows = d.trans_a ? d.k : d.m, a_cols = d.trans_a ? d.m : d.k;
   const uint64_t b_rows = d.trans_b ? d.n : d.k, b_cols = d.trans_b ? d.k : d.n;
   DSHAL_RETURN_IF_ERROR(want_ld(op, "c", d.c.ld, d.n));
-  if (d.batch > 1 && d.c.batch_stride < span2d(d.m, d.n, d.c.ld))
-    return bad(op, fmt::format("c.batch_stride = {} is below one C matrix ({} elements): batches would overlap",
-                               d.c.batch_stride, uint64_t(span2d(d.m, d.n, d.c.ld))));
+  // C matrices of a batch must not share an element: either one after another, or side by side
+  // within the rows (per-head column blocks of one [m][heads * n] matrix).
+  const bool stacked = d.c.batch_stride >= span2d(d.m, d.n, d.c.ld);
+  const bool side_by_side = d.c.batch_stride >= d.n && u128(d.batch - 1) * d.c.batch_stride + d.n <= d.c.ld;
+  if (d.batch > 1 && !stacked && !side_by_side)
+    return bad(op, fmt::format("c.batch_stride = {} makes the C matrices of the batch overlap (one spans {} "
+                               "elements; side by side they need batch_stride >= n = {} within ld = {})",
+                               d.c.batch_stride, uint64_t(span2d(d.m, d.n, d.c.ld)), d.n, d.c.ld));
   if (d.k > 0) {
     if (d.a.ld < a_cols)
       return bad(op, fmt::format("a.ld = {} is below {} = {} (a is stored {} x {})", d.a.ld, d.trans_a ? "m" : "k",

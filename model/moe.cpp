@@ -1,0 +1,91 @@
+// The routed experts of a MoE layer: route -> dispatch (permute into expert order) -> experts
+// (grouped GEMMs over the permuted rows) -> combine (weighted sum back into the residual, in a fixed
+// order). The shared experts run afterwards as a plain MLP.
+#include "model/model.hpp"
+
+namespace dshal::model {
+
+Status Model::moe(const LayerWeights& w, int64_t n) {
+  const ModelConfig& c = config();
+  const Arena& a = arena_;
+  const Buffer& ab = arena_buffer_;
+  const uint64_t N = uint64_t(n), H = uint64_t(c.hidden_size), E = uint64_t(c.n_routed_experts);
+  const uint64_t K = uint64_t(c.num_experts_per_tok), MI = uint64_t(c.moe_intermediate_size);
+
+  // route: router logits [N][E] in f32, then top-k ids and weights
+  const Slot& router_in = a.xn_f32.cols > 0 ? a.xn_f32 : a.xn;
+  DSHAL_RETURN_IF_ERROR(linear(w.router, N, mat(ab, router_in), mat(ab, a.router)));
+  auto route = desc<dshal_moe_route_desc>();
+  route.tokens = N;
+  route.experts = E;
+  route.top_k = K;
+  route.scoring = c.scoring == Scoring::kSigmoid ? DSHAL_MOE_SCORING_SIGMOID : DSHAL_MOE_SCORING_SOFTMAX;
+  route.method = c.topk_method == TopkMethod::kNoauxTc             ? DSHAL_MOE_TOPK_NOAUX_TC
+                 : c.topk_method == TopkMethod::kGroupLimitedGreedy ? DSHAL_MOE_TOPK_GROUP_LIMITED_GREEDY
+                                                                    : DSHAL_MOE_TOPK_GREEDY;
+  route.n_group = uint64_t(c.n_group);
+  route.topk_group = uint64_t(c.topk_group);
+  route.norm_topk_prob = c.norm_topk_prob && K > 1 ? 1 : 0;
+  route.routed_scaling_factor = float(c.routed_scaling_factor);
+  // DeepSeek-V2's own code normalises or scales, never both (transformers' V2 ignores
+  // norm_topk_prob; the two agree for every published V2, where it is false).
+  if (c.model_type == "deepseek_v2" && route.norm_topk_prob) route.routed_scaling_factor = 1.0f;
+  route.logits = ten(ab, a.router);
+  route.bias = w.router_bias;
+  route.topk_ids = ref(ab, a.topk_ids.offset);
+  route.topk_weights = ref(ab, a.topk_w.offset);
+  DSHAL_RETURN_IF_ERROR(stream_.moe_route(route));
+
+  // dispatch: token rows in expert order; offsets[e] is expert e's first row
+  auto permute = desc<dshal_moe_permute_desc>();
+  permute.tokens = N;
+  permute.top_k = K;
+  permute.experts = E;
+  permute.hidden = H;
+  permute.x = ten(ab, a.xn);
+  permute.topk_ids = route.topk_ids;
+  permute.out = ten(ab, a.xp);
+  permute.expert_offsets = ref(ab, a.offsets.offset);
+  permute.perm = ref(ab, a.perm.offset);
+  DSHAL_RETURN_IF_ERROR(stream_.moe_permute(permute));
+
+  // experts: eh = silu(xp * Wg_e^T) * (xp * Wu_e^T); ey = eh * Wd_e^T, one grouped GEMM each
+  auto grouped = desc<dshal_grouped_gemm_desc>();
+  grouped.groups = E;
+  grouped.m = N * K;
+  grouped.offsets = permute.expert_offsets;
+  auto run = [&](const Experts& e, const Slot& in, const Slot& out) {
+    grouped.n = uint64_t(e.n);
+    grouped.k = uint64_t(e.k);
+    grouped.a = mat(ab, in);
+    grouped.w = e.w;
+    grouped.w_group_stride_bytes = e.w_stride;
+    grouped.scales_group_stride_bytes = e.scales_stride;
+    grouped.c = mat(ab, out);
+    return stream_.grouped_gemm(grouped);
+  };
+  DSHAL_RETURN_IF_ERROR(run(w.e_gate, a.xp, a.eg));
+  DSHAL_RETURN_IF_ERROR(run(w.e_up, a.xp, a.eu));
+  auto act = desc<dshal_silu_mul_desc>();
+  act.rows = N * K;
+  act.cols = MI;
+  act.gate = ten(ab, a.eg);
+  act.up = ten(ab, a.eu);
+  act.out = ten(ab, a.eh);
+  DSHAL_RETURN_IF_ERROR(stream_.silu_mul(act));
+  DSHAL_RETURN_IF_ERROR(run(w.e_down, a.eh, a.ey));
+
+  // combine: x[t] += sum_j weight[t][j] * ey[row of (t, j)], j in order
+  auto combine = desc<dshal_moe_unpermute_desc>();
+  combine.tokens = N;
+  combine.top_k = K;
+  combine.hidden = H;
+  combine.accumulate = 1;
+  combine.y = ten(ab, a.ey);
+  combine.perm = permute.perm;
+  combine.weights = route.topk_weights;
+  combine.out = ten(ab, a.x);
+  return stream_.moe_unpermute(combine);
+}
+
+}  // namespace dshal::model

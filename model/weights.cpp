@@ -1,0 +1,356 @@
+// Loads a checkpoint's weights onto a device. Two passes over the same code: the first only checks
+// every tensor against the config, the second places them, so a bad checkpoint uploads nothing.
+#include "model/weights.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+
+namespace dshal::model {
+namespace {
+
+constexpr uint32_t kPlain = DSHAL_DTYPE_BIT(DSHAL_DTYPE_F32) | DSHAL_DTYPE_BIT(DSHAL_DTYPE_F16) |
+                            DSHAL_DTYPE_BIT(DSHAL_DTYPE_BF16);
+constexpr uint32_t kLinear = kPlain | DSHAL_DTYPE_BIT(DSHAL_DTYPE_FP8_E4M3);
+constexpr uint64_t kSyncEvery = 512ull << 20;  // bound the mapped pages held by in-flight copies
+
+uint64_t elem_bytes(dshal_dtype t) {
+  switch (t) {
+    case DSHAL_DTYPE_F32: return 4;
+    case DSHAL_DTYPE_F16:
+    case DSHAL_DTYPE_BF16: return 2;
+    default: return 1;
+  }
+}
+
+float fp8_e4m3_to_float(uint8_t v) {
+  const int sign = v >> 7, exp = (v >> 3) & 15, man = v & 7;
+  float x;
+  if (exp == 15 && man == 7) x = NAN;
+  else if (exp == 0) x = std::ldexp(float(man), -9);
+  else x = std::ldexp(1.0f + float(man) / 8.0f, exp - 7);
+  return sign ? -x : x;
+}
+
+uint16_t float_to_bf16(float f) {  // round to nearest even (no NaN here: dequantized finite weights)
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fff + ((u >> 16) & 1);
+  return uint16_t(u >> 16);
+}
+
+std::string layer_name(int64_t l, const std::string& rest) { return fmt::format("model.layers.{}.{}", l, rest); }
+
+}  // namespace
+
+class WeightLoader {
+ public:
+  WeightLoader(const Checkpoint& ckpt, const Device& device, const Stream& stream, dshal_dtype act,
+               bool dry, ModelWeights* out)
+      : ckpt_(ckpt), c_(ckpt.config()), device_(device), stream_(stream), act_(act), dry_(dry), out_(out) {
+    shared_ = (device.properties().flags & DSHAL_DEVICE_HOST_SHARED_MEMORY) != 0;
+  }
+
+  Status load_all(const std::function<void(uint64_t, uint64_t)>& progress, uint64_t total) {
+    progress_ = progress;
+    total_ = total;
+    const int64_t H = c_.hidden_size, V = c_.vocab_size;
+    DSHAL_RETURN_IF_ERROR(vector("model.embed_tokens.weight", {V, H}, "vocab_size, hidden_size", &out_->embed));
+    out_->layers.resize(size_t(c_.num_hidden_layers));
+    for (int64_t l = 0; l < c_.num_hidden_layers; ++l) DSHAL_RETURN_IF_ERROR(layer(l, &out_->layers[size_t(l)]));
+    DSHAL_RETURN_IF_ERROR(vector("model.norm.weight", {H}, "hidden_size", &out_->final_norm));
+    if (c_.tie_word_embeddings) {
+      const TensorView* t = nullptr;
+      DSHAL_RETURN_IF_ERROR(ckpt_.require("model.embed_tokens.weight", {V, H}, kPlain, "tie_word_embeddings", &t));
+      out_->lm_head.w = dshal_weight{out_->embed.buffer, out_->embed.offset, out_->embed.dtype, uint64_t(H), nullptr, 0, 0, 0};
+      out_->lm_head.n = V;
+      out_->lm_head.k = H;
+    } else {
+      DSHAL_RETURN_IF_ERROR(linear("lm_head.weight", V, H, "vocab_size, hidden_size", &out_->lm_head));
+    }
+    return finish();
+  }
+
+ private:
+  Status layer(int64_t l, LayerWeights* w) {
+    const int64_t H = c_.hidden_size, heads = c_.num_attention_heads, qk = c_.qk_head_dim();
+    const int64_t L = c_.kv_lora_rank, R = c_.qk_rope_head_dim, Vd = c_.v_head_dim, nope = c_.qk_nope_head_dim;
+    auto name = [&](const std::string& rest) { return layer_name(l, rest); };
+    DSHAL_RETURN_IF_ERROR(vector(name("input_layernorm.weight"), {H}, "hidden_size", &w->attn_norm));
+    if (c_.q_lora_rank == 0) {
+      DSHAL_RETURN_IF_ERROR(linear(name("self_attn.q_proj.weight"), heads * qk, H,
+                                   "num_attention_heads, qk_nope_head_dim + qk_rope_head_dim, hidden_size", &w->q_proj));
+    } else {
+      const int64_t Q = c_.q_lora_rank;
+      DSHAL_RETURN_IF_ERROR(linear(name("self_attn.q_a_proj.weight"), Q, H, "q_lora_rank, hidden_size", &w->q_a));
+      DSHAL_RETURN_IF_ERROR(vector(name("self_attn.q_a_layernorm.weight"), {Q}, "q_lora_rank", &w->q_a_norm));
+      DSHAL_RETURN_IF_ERROR(linear(name("self_attn.q_b_proj.weight"), heads * qk, Q,
+                                   "num_attention_heads, qk_nope_head_dim + qk_rope_head_dim, q_lora_rank", &w->q_b));
+    }
+    DSHAL_RETURN_IF_ERROR(linear(name("self_attn.kv_a_proj_with_mqa.weight"), L + R, H,
+                                 "kv_lora_rank + qk_rope_head_dim, hidden_size", &w->kv_a));
+    DSHAL_RETURN_IF_ERROR(vector(name("self_attn.kv_a_layernorm.weight"), {L}, "kv_lora_rank", &w->kv_a_norm));
+    DSHAL_RETURN_IF_ERROR(unquantized_matrix(name("self_attn.kv_b_proj.weight"), heads * (nope + Vd), L,
+                                             "num_attention_heads, qk_nope_head_dim + v_head_dim, kv_lora_rank", &w->kv_b));
+    DSHAL_RETURN_IF_ERROR(linear(name("self_attn.o_proj.weight"), H, heads * Vd,
+                                 "hidden_size, num_attention_heads * v_head_dim", &w->o));
+    DSHAL_RETURN_IF_ERROR(vector(name("post_attention_layernorm.weight"), {H}, "hidden_size", &w->ffn_norm));
+    w->moe = c_.is_moe_layer(l);
+    if (!w->moe) return mlp(name("mlp."), c_.intermediate_size, "intermediate_size", w);
+    const int64_t E = c_.n_routed_experts, I = c_.moe_intermediate_size;
+    DSHAL_RETURN_IF_ERROR(linear(name("mlp.gate.weight"), E, H, "n_routed_experts, hidden_size", &w->router));
+    if (c_.topk_method == TopkMethod::kNoauxTc) {
+      dshal_tensor bias{};
+      DSHAL_RETURN_IF_ERROR(vector(name("mlp.gate.e_score_correction_bias"), {E}, "n_routed_experts, topk_method noaux_tc",
+                                   &bias, DSHAL_DTYPE_BIT(DSHAL_DTYPE_F32)));
+      w->router_bias = dshal_buffer_ref{bias.buffer, bias.offset};
+    }
+    DSHAL_RETURN_IF_ERROR(experts(l, "gate_proj", I, H, &w->e_gate));
+    DSHAL_RETURN_IF_ERROR(experts(l, "up_proj", I, H, &w->e_up));
+    DSHAL_RETURN_IF_ERROR(experts(l, "down_proj", H, I, &w->e_down));
+    if (c_.n_shared_experts == 0) return Status();
+    return mlp(name("mlp.shared_experts."), I * c_.n_shared_experts, "moe_intermediate_size * n_shared_experts", w);
+  }
+
+  Status mlp(const std::string& prefix, int64_t I, const char* why_i, LayerWeights* w) {
+    const std::string why_in = fmt::format("{}, hidden_size", why_i), why_out = fmt::format("hidden_size, {}", why_i);
+    DSHAL_RETURN_IF_ERROR(linear(prefix + "gate_proj.weight", I, c_.hidden_size, why_in, &w->gate));
+    DSHAL_RETURN_IF_ERROR(linear(prefix + "up_proj.weight", I, c_.hidden_size, why_in, &w->up));
+    return linear(prefix + "down_proj.weight", c_.hidden_size, I, why_out, &w->down);
+  }
+
+  // A 1-D (or embedding) float tensor.
+  Status vector(const std::string& name, const std::vector<int64_t>& shape, const std::string& why, dshal_tensor* out,
+                uint32_t allowed = kPlain) {
+    const TensorView* t = nullptr;
+    DSHAL_RETURN_IF_ERROR(ckpt_.require(name, shape, allowed, why, &t));
+    out->dtype = t->dtype;
+    out->ld = uint64_t(shape.back());
+    return place(*t, &out->buffer, &out->offset);
+  }
+
+  Status scales_of(const TensorView& t, int64_t n, int64_t k, const TensorView** s) {
+    if (t.dtype != DSHAL_DTYPE_FP8_E4M3) return Status();
+    const int64_t bn = c_.fp8_block_n ? c_.fp8_block_n : 128, bk = c_.fp8_block_k ? c_.fp8_block_k : 128;
+    return ckpt_.require(t.name + "_scale_inv", {(n + bn - 1) / bn, (k + bk - 1) / bk},
+                         DSHAL_DTYPE_BIT(DSHAL_DTYPE_F32),
+                         fmt::format("the 128x128 block scales of FP8 weight '{}' [{}, {}]", t.name, n, k), s);
+  }
+
+  Status linear(const std::string& name, int64_t n, int64_t k, const std::string& why, Linear* out) {
+    const TensorView* t = nullptr;
+    const TensorView* s = nullptr;
+    DSHAL_RETURN_IF_ERROR(ckpt_.require(name, {n, k}, kLinear, why, &t));
+    DSHAL_RETURN_IF_ERROR(scales_of(*t, n, k, &s));
+    out->n = n;
+    out->k = k;
+    out->w.dtype = t->dtype;
+    out->w.ld = uint64_t(k);
+    DSHAL_RETURN_IF_ERROR(place(*t, &out->w.buffer, &out->w.offset));
+    if (s) {
+      out->w.block_n = uint32_t(c_.fp8_block_n ? c_.fp8_block_n : 128);
+      out->w.block_k = uint32_t(c_.fp8_block_k ? c_.fp8_block_k : 128);
+      DSHAL_RETURN_IF_ERROR(place(*s, &out->w.scales, &out->w.scales_offset));
+    }
+    return Status();
+  }
+
+  // kv_b_proj as a plain matrix: FP8 is dequantized on the host into a new buffer.
+  Status unquantized_matrix(const std::string& name, int64_t n, int64_t k, const std::string& why, dshal_matrix* out) {
+    const TensorView* t = nullptr;
+    const TensorView* s = nullptr;
+    DSHAL_RETURN_IF_ERROR(ckpt_.require(name, {n, k}, kLinear, why, &t));
+    DSHAL_RETURN_IF_ERROR(scales_of(*t, n, k, &s));
+    out->ld = uint64_t(k);
+    if (!s) {
+      out->dtype = t->dtype;
+      return place(*t, &out->buffer, &out->offset);
+    }
+    out->dtype = act_;
+    out->offset = 0;
+    if (dry_) return advance(t->bytes + s->bytes);
+    const int64_t bn = c_.fp8_block_n ? c_.fp8_block_n : 128, bk = c_.fp8_block_k ? c_.fp8_block_k : 128;
+    const int64_t sk = (k + bk - 1) / bk;
+    const auto* q = reinterpret_cast<const uint8_t*>(t->data);
+    const auto* scale = reinterpret_cast<const float*>(s->data);  // safetensors data is at least 4-aligned here
+    std::vector<float> f32(size_t(n * k));
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        f32[size_t(i * k + j)] = fp8_e4m3_to_float(q[i * k + j]) * scale[(i / bn) * sk + j / bk];
+    std::vector<uint16_t> bf16;
+    const void* src = f32.data();
+    uint64_t bytes = f32.size() * 4;
+    if (act_ == DSHAL_DTYPE_BF16) {
+      bf16.resize(f32.size());
+      for (size_t i = 0; i < f32.size(); ++i) bf16[i] = float_to_bf16(f32[i]);
+      src = bf16.data();
+      bytes = bf16.size() * 2;
+    }
+    Buffer b;
+    DSHAL_RETURN_IF_ERROR(device_.alloc(bytes, &b));
+    DSHAL_RETURN_IF_ERROR(stream_.copy_h2d(src, b, 0, bytes));
+    DSHAL_RETURN_IF_ERROR(stream_.synchronize());  // src is a local
+    out->buffer = b.handle();
+    out_->buffers_.push_back(std::move(b));
+    out_->stats.copied_bytes += bytes;
+    return advance(t->bytes + s->bytes);
+  }
+
+  // Routed experts: in place when the checkpoint stores them at one stride (make-model does),
+  // else gathered into one buffer.
+  Status experts(int64_t l, const char* proj, int64_t n, int64_t k, Experts* out) {
+    const int64_t E = c_.n_routed_experts;
+    const size_t count = size_t(E);
+    std::vector<const TensorView*> w(count), s(count);
+    for (int64_t e = 0; e < E; ++e) {
+      const std::string nm = layer_name(l, fmt::format("mlp.experts.{}.{}.weight", e, proj));
+      DSHAL_RETURN_IF_ERROR(ckpt_.require(nm, {n, k}, kLinear, "n_routed_experts, moe_intermediate_size, hidden_size",
+                                          &w[size_t(e)]));
+      if (w[size_t(e)]->dtype != w[0]->dtype)
+        return Status(DSHAL_ERROR_INVALID_ARGUMENT,
+                      fmt::format("{}: tensor '{}' is {} but expert 0 of the layer is {}; experts must share a dtype",
+                                  w[size_t(e)]->file, nm, w[size_t(e)]->dtype_name, w[0]->dtype_name));
+      DSHAL_RETURN_IF_ERROR(scales_of(*w[size_t(e)], n, k, &s[size_t(e)]));
+    }
+    out->n = n;
+    out->k = k;
+    out->w.dtype = w[0]->dtype;
+    out->w.ld = uint64_t(k);
+    if (s[0]) {
+      out->w.block_n = uint32_t(c_.fp8_block_n ? c_.fp8_block_n : 128);
+      out->w.block_k = uint32_t(c_.fp8_block_k ? c_.fp8_block_k : 128);
+    }
+    DSHAL_RETURN_IF_ERROR(stacked(w, &out->w.buffer, &out->w.offset, &out->w_stride));
+    if (s[0]) DSHAL_RETURN_IF_ERROR(stacked(s, &out->w.scales, &out->w.scales_offset, &out->scales_stride));
+    return Status();
+  }
+
+  Status stacked(const std::vector<const TensorView*>& parts, dshal_buffer* buf, uint64_t* offset, uint64_t* stride) {
+    const TensorView& first = *parts[0];
+    const uint64_t step = parts.size() > 1 ? parts[1]->file_offset - first.file_offset : first.bytes;
+    bool uniform = parts.size() == 1 || (parts[1]->file_offset > first.file_offset && step >= first.bytes);
+    for (size_t e = 0; uniform && e < parts.size(); ++e)
+      uniform = parts[e]->owner == first.owner && parts[e]->file_offset == first.file_offset + e * step;
+    if (uniform && in_place_ok(first) && step % elem_bytes(first.dtype) == 0) {
+      *stride = step;
+      return place(first, buf, offset, uint64_t(parts.size() - 1) * step + first.bytes);
+    }
+    *stride = first.bytes;
+    *offset = 0;
+    if (dry_) return advance(first.bytes * parts.size());
+    Buffer b;
+    DSHAL_RETURN_IF_ERROR(device_.alloc(first.bytes * parts.size(), &b));
+    for (size_t e = 0; e < parts.size(); ++e) DSHAL_RETURN_IF_ERROR(copy(*parts[e], b, e * first.bytes));
+    *buf = b.handle();
+    out_->buffers_.push_back(std::move(b));
+    return Status();
+  }
+
+  bool in_place_ok(const TensorView& t) const { return shared_ && t.file_offset % elem_bytes(t.dtype) == 0; }
+
+  // One tensor (or `span` bytes from it): a view of its file's imported mapping, or a copy.
+  Status place(const TensorView& t, dshal_buffer* buf, uint64_t* offset, uint64_t span = 0) {
+    if (span == 0) span = t.bytes;
+    if (dry_) return advance(span);
+    if (in_place_ok(t)) {
+      Buffer* file = nullptr;
+      DSHAL_RETURN_IF_ERROR(imported(t.owner, &file));
+      if (file) {
+        *buf = file->handle();
+        *offset = t.file_offset;
+        out_->stats.in_place_bytes += span;
+        return advance(span);
+      }
+    }
+    Buffer b;
+    DSHAL_RETURN_IF_ERROR(device_.alloc(span, &b));
+    DSHAL_RETURN_IF_ERROR(copy_range(*t.owner, t.file_offset, span, b, 0));
+    *buf = b.handle();
+    *offset = 0;
+    out_->buffers_.push_back(std::move(b));
+    return Status();
+  }
+
+  // The whole file as one buffer; nullptr (and copies from then on) when the adapter cannot import.
+  Status imported(const SafetensorsFile* f, Buffer** out) {
+    auto it = imports_.find(f);
+    if (it == imports_.end()) {
+      Buffer b;
+      const Status st = device_.import_host_memory(const_cast<std::byte*>(f->base()), f->size(), &b);
+      if (st.code() == DSHAL_ERROR_UNSUPPORTED) {
+        shared_ = false;
+        *out = nullptr;
+        return Status();
+      }
+      DSHAL_RETURN_IF_ERROR(st);
+      out_->buffers_.push_back(std::move(b));
+      it = imports_.emplace(f, out_->buffers_.size() - 1).first;
+    }
+    *out = &out_->buffers_[it->second];
+    return Status();
+  }
+
+  Status copy(const TensorView& t, const Buffer& dst, uint64_t dst_offset) {
+    return copy_range(*t.owner, t.file_offset, t.bytes, dst, dst_offset);
+  }
+
+  // Copies straight from the mapping (no second host copy); the copied pages are dropped from
+  // the resident set once the copy has run.
+  Status copy_range(const SafetensorsFile& f, uint64_t offset, uint64_t bytes, const Buffer& dst, uint64_t dst_offset) {
+    DSHAL_RETURN_IF_ERROR(stream_.copy_h2d(f.base() + offset, dst, dst_offset, bytes));
+    pending_.push_back({&f, offset, bytes});
+    pending_bytes_ += bytes;
+    out_->stats.copied_bytes += bytes;
+    if (pending_bytes_ >= kSyncEvery) DSHAL_RETURN_IF_ERROR(drain());
+    return advance(bytes);
+  }
+
+  Status drain() {
+    DSHAL_RETURN_IF_ERROR(stream_.synchronize());
+    for (const Pending& p : pending_) p.file->release_pages(p.offset, p.bytes);
+    pending_.clear();
+    pending_bytes_ = 0;
+    return Status();
+  }
+
+  Status advance(uint64_t bytes) {
+    done_ += bytes;
+    out_->stats.checkpoint_bytes += bytes;
+    if (progress_) progress_(done_, total_);
+    return Status();
+  }
+
+  Status finish() { return dry_ ? Status() : drain(); }
+
+  struct Pending {
+    const SafetensorsFile* file;
+    uint64_t offset, bytes;
+  };
+  const Checkpoint& ckpt_;
+  const ModelConfig& c_;
+  const Device& device_;
+  const Stream& stream_;
+  dshal_dtype act_;
+  bool dry_;
+  bool shared_ = false;
+  ModelWeights* out_;
+  std::map<const SafetensorsFile*, size_t> imports_;
+  std::vector<Pending> pending_;
+  uint64_t pending_bytes_ = 0, done_ = 0, total_ = 0;
+  std::function<void(uint64_t, uint64_t)> progress_;
+};
+
+Status ModelWeights::load(const Checkpoint& ckpt, const Device& device, const Stream& stream, dshal_dtype act,
+                          const std::function<void(uint64_t, uint64_t)>& progress, ModelWeights* out) {
+  ModelWeights check;
+  DSHAL_RETURN_IF_ERROR(WeightLoader(ckpt, device, stream, act, /*dry=*/true, &check).load_all(nullptr, 0));
+  ModelWeights w;
+  DSHAL_RETURN_IF_ERROR(WeightLoader(ckpt, device, stream, act, /*dry=*/false, &w)
+                            .load_all(progress, check.stats.checkpoint_bytes));
+  *out = std::move(w);
+  return Status();
+}
+
+}  // namespace dshal::model
