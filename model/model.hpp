@@ -34,6 +34,7 @@ class Model {
 
   const ModelConfig& config() const { return ckpt_->config(); }
   const WeightStats& weight_stats() const { return weights_.stats; }
+  uint64_t weight_bytes_per_token() const { return weights_.bytes_per_token(config()); }
   int64_t position() const { return position_; }
   int64_t max_seq() const { return max_seq_; }
   // Forgets the KV cache.

@@ -179,7 +179,9 @@ TEST(Safetensors, EveryTruncationAndHeaderCorruption) {
       write_file(bad, b);
       std::unique_ptr<SafetensorsFile> f;
       const Status s = SafetensorsFile::open(bad, &f);
-      if (!s.ok()) EXPECT_TRUE(names(s, {bad.string()}));
+      if (!s.ok()) {
+        EXPECT_TRUE(names(s, {bad.string()}));
+      }
     }
 }
 

@@ -342,6 +342,35 @@ class WeightLoader {
   std::function<void(uint64_t, uint64_t)> progress_;
 };
 
+namespace {
+
+uint64_t matrix_bytes(dshal_dtype t, int64_t n, int64_t k, uint32_t block_n, uint32_t block_k) {
+  uint64_t bytes = uint64_t(n * k) * elem_bytes(t);
+  if (t == DSHAL_DTYPE_FP8_E4M3) bytes += uint64_t((n + block_n - 1) / block_n * ((k + block_k - 1) / block_k)) * 4;
+  return bytes;
+}
+uint64_t bytes_of(const Linear& l) {
+  return l.present() ? matrix_bytes(l.w.dtype, l.n, l.k, l.w.block_n, l.w.block_k) : 0;
+}
+uint64_t bytes_of(const Experts& e) { return matrix_bytes(e.w.dtype, e.n, e.k, e.w.block_n, e.w.block_k); }
+uint64_t bytes_of(const dshal_tensor& t, uint64_t elements) { return elements * elem_bytes(t.dtype); }
+
+}  // namespace
+
+uint64_t ModelWeights::bytes_per_token(const ModelConfig& c) const {
+  const uint64_t H = uint64_t(c.hidden_size);
+  uint64_t total = bytes_of(embed, H) + bytes_of(final_norm, H) + bytes_of(lm_head);
+  for (const LayerWeights& w : layers) {
+    total += bytes_of(w.attn_norm, H) + bytes_of(w.ffn_norm, H) + bytes_of(w.q_a_norm, uint64_t(c.q_lora_rank)) +
+             bytes_of(w.kv_a_norm, uint64_t(c.kv_lora_rank));
+    total += bytes_of(w.q_proj) + bytes_of(w.q_a) + bytes_of(w.q_b) + bytes_of(w.kv_a) + bytes_of(w.o);
+    total += uint64_t(c.num_attention_heads * (c.qk_nope_head_dim + c.v_head_dim) * c.kv_lora_rank) * elem_bytes(w.kv_b.dtype);
+    total += bytes_of(w.gate) + bytes_of(w.up) + bytes_of(w.down) + bytes_of(w.router);
+    if (w.moe) total += uint64_t(c.num_experts_per_tok) * (bytes_of(w.e_gate) + bytes_of(w.e_up) + bytes_of(w.e_down));
+  }
+  return total;
+}
+
 Status ModelWeights::load(const Checkpoint& ckpt, const Device& device, const Stream& stream, dshal_dtype act,
                           const std::function<void(uint64_t, uint64_t)>& progress, ModelWeights* out) {
   ModelWeights check;

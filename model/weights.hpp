@@ -60,6 +60,11 @@ class ModelWeights {
   static Status load(const Checkpoint& ckpt, const Device& device, const Stream& stream, dshal_dtype act,
                      const std::function<void(uint64_t, uint64_t)>& progress, ModelWeights* out);
 
+  // Weight bytes one decoded token reads: every attention and dense weight, the router, top_k
+  // routed and all shared experts of each MoE layer, lm_head and one embedding row. The
+  // denominator of "decode speed against the memory-bandwidth bound".
+  uint64_t bytes_per_token(const ModelConfig& c) const;
+
   dshal_tensor embed{};       // [V][H]
   std::vector<LayerWeights> layers;
   dshal_tensor final_norm{};  // [H]

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_decode.hpp"
 #include "commands.hpp"
 
 namespace dshal::cli {
@@ -163,12 +164,13 @@ std::vector<Shape> parse_shapes(const std::string& text, std::string* error) {
   return out;
 }
 
-int run_bench(const std::string& device_spec, bool json, const std::string& shapes_text, const std::vector<std::string>& dtypes) {
+int run_bench(const std::string& device_spec, bool json, const std::string& shapes_text, const std::vector<std::string>& dtypes,
+              const DecodeBenchArgs* decode) {
   std::vector<std::string> ids;
   if (!resolve_devices(device_spec, &ids)) return kUsage;
   std::string error;
-  const std::vector<Shape> shapes = parse_shapes(shapes_text, &error);
-  if (shapes.empty()) {
+  const std::vector<Shape> shapes = shapes_text.empty() ? std::vector<Shape>{} : parse_shapes(shapes_text, &error);
+  if (shapes.empty() && !shapes_text.empty()) {
     std::cerr << "dshal bench: " << error << "\n";
     return kUsage;
   }
@@ -211,6 +213,14 @@ int run_bench(const std::string& device_spec, bool json, const std::string& shap
   j["copy_gbps"] = copy_gbps(dev, str);
   j["stream_read_gbps"] = stream_read_gbps();
   j["dispatch_us"] = dispatch_us(dev, str);
+  if (decode) {
+    nlohmann::json d;
+    if (Status st = bench_decode(dev, *decode, j["stream_read_gbps"].get<double>(), &d); !st.ok()) {
+      std::cerr << "dshal bench: " << st.message() << "\n";
+      return st.code() == DSHAL_ERROR_INVALID_ARGUMENT || st.code() == DSHAL_ERROR_NOT_FOUND ? kUsage : kFailed;
+    }
+    j["decode"] = d;
+  }
   if (json) {
     std::cout << j.dump(2) << "\n";
     return kOk;
@@ -223,6 +233,14 @@ int run_bench(const std::string& device_spec, bool json, const std::string& shap
                              g["weight_gbps"].is_null() ? "-" : fmt::format("{:.1f}", g["weight_gbps"].get<double>()));
   std::cout << fmt::format("copy (d2d, read+write): {:.1f} GB/s\nhost STREAM read: {:.1f} GB/s\none queued tiny op: {:.2f} us\n",
                            j["copy_gbps"].get<double>(), j["stream_read_gbps"].get<double>(), j["dispatch_us"].get<double>());
+  if (decode) {
+    const nlohmann::json& d = j["decode"];
+    std::cout << fmt::format("model: prefill {:.1f} tokens/s, decode {:.2f} tokens/s x {:.1f} MB of weights per token = "
+                             "{:.1f} GB/s = {:.2f} x STREAM read\n",
+                             d["prefill_tokens_per_s"].get<double>(), d["decode_tokens_per_s"].get<double>(),
+                             double(d["weight_bytes_per_token"].get<uint64_t>()) / 1e6,
+                             d["decode_weight_read_gbps"].get<double>(), d["decode_bandwidth_ratio"].get<double>());
+  }
   return kOk;
 }
 
@@ -238,7 +256,18 @@ void add_bench_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--dtypes", *dtypes, "Any of f32 f16 bf16 fp8 int4 (fp8/int4: weight-only, M <= 16)")->delimiter(',')->capture_default_str();
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "Print JSON");
-  cmd->callback([=] { *exit_code = run_bench(device->empty() ? device_spec_from_env("auto") : *device, *json, *shapes, *dtypes); });
+  auto decode = std::make_shared<DecodeBenchArgs>();
+  cmd->add_option("--model", decode->model, "Also time prefill and decode of this checkpoint (GEMM shapes then run only when --shapes is given)");
+  cmd->add_option("--prompt-len", decode->prompt_len, "Prompt tokens for --model")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--new-tokens", decode->new_tokens, "Decoded tokens for --model")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--model-dtype", decode->dtype, "Activations for --model")->check(CLI::IsMember({"f32", "bf16"}))->capture_default_str();
+  CLI::Option* shapes_opt = cmd->get_option("--shapes");
+  cmd->callback([=] {
+    const bool with_model = !decode->model.empty();
+    const std::string shape_list = with_model && shapes_opt->count() == 0 ? "" : *shapes;
+    *exit_code = run_bench(device->empty() ? device_spec_from_env("auto") : *device, *json, shape_list, *dtypes,
+                           with_model ? decode.get() : nullptr);
+  });
 }
 
 }  // namespace dshal::cli
