@@ -2,9 +2,10 @@
 // every tensor against the config, the second places them, so a bad checkpoint uploads nothing.
 #include "model/weights.hpp"
 
+#include "host/dtype.hpp"  // header-only element conversions, no device access
+
 #include <fmt/format.h>
 
-#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -15,31 +16,6 @@ constexpr uint32_t kPlain = DSHAL_DTYPE_BIT(DSHAL_DTYPE_F32) | DSHAL_DTYPE_BIT(D
                             DSHAL_DTYPE_BIT(DSHAL_DTYPE_BF16);
 constexpr uint32_t kLinear = kPlain | DSHAL_DTYPE_BIT(DSHAL_DTYPE_FP8_E4M3);
 constexpr uint64_t kSyncEvery = 512ull << 20;  // bound the mapped pages held by in-flight copies
-
-uint64_t elem_bytes(dshal_dtype t) {
-  switch (t) {
-    case DSHAL_DTYPE_F32: return 4;
-    case DSHAL_DTYPE_F16:
-    case DSHAL_DTYPE_BF16: return 2;
-    default: return 1;
-  }
-}
-
-float fp8_e4m3_to_float(uint8_t v) {
-  const int sign = v >> 7, exp = (v >> 3) & 15, man = v & 7;
-  float x;
-  if (exp == 15 && man == 7) x = NAN;
-  else if (exp == 0) x = std::ldexp(float(man), -9);
-  else x = std::ldexp(1.0f + float(man) / 8.0f, exp - 7);
-  return sign ? -x : x;
-}
-
-uint16_t float_to_bf16(float f) {  // round to nearest even (no NaN here: dequantized finite weights)
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7fff + ((u >> 16) & 1);
-  return uint16_t(u >> 16);
-}
 
 std::string layer_name(int64_t l, const std::string& rest) { return fmt::format("model.layers.{}.{}", l, rest); }
 
@@ -178,13 +154,13 @@ class WeightLoader {
     std::vector<float> f32(size_t(n * k));
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < k; ++j)
-        f32[size_t(i * k + j)] = fp8_e4m3_to_float(q[i * k + j]) * scale[(i / bn) * sk + j / bk];
+        f32[size_t(i * k + j)] = fp8_e4m3_to_f32(q[i * k + j]) * scale[(i / bn) * sk + j / bk];
     std::vector<uint16_t> bf16;
     const void* src = f32.data();
     uint64_t bytes = f32.size() * 4;
     if (act_ == DSHAL_DTYPE_BF16) {
       bf16.resize(f32.size());
-      for (size_t i = 0; i < f32.size(); ++i) bf16[i] = float_to_bf16(f32[i]);
+      for (size_t i = 0; i < f32.size(); ++i) bf16[i] = f32_to_bf16(f32[i]);
       src = bf16.data();
       bytes = bf16.size() * 2;
     }
@@ -194,7 +170,7 @@ class WeightLoader {
     DSHAL_RETURN_IF_ERROR(stream_.synchronize());  // src is a local
     out->buffer = b.handle();
     out_->buffers_.push_back(std::move(b));
-    out_->stats.copied_bytes += bytes;
+    out_->stats.dequantized_bytes += bytes;
     return advance(t->bytes + s->bytes);
   }
 
@@ -229,11 +205,9 @@ class WeightLoader {
 
   Status stacked(const std::vector<const TensorView*>& parts, dshal_buffer* buf, uint64_t* offset, uint64_t* stride) {
     const TensorView& first = *parts[0];
-    const uint64_t step = parts.size() > 1 ? parts[1]->file_offset - first.file_offset : first.bytes;
-    bool uniform = parts.size() == 1 || (parts[1]->file_offset > first.file_offset && step >= first.bytes);
-    for (size_t e = 0; uniform && e < parts.size(); ++e)
-      uniform = parts[e]->owner == first.owner && parts[e]->file_offset == first.file_offset + e * step;
-    if (uniform && in_place_ok(first) && step % elem_bytes(first.dtype) == 0) {
+    uint64_t step = 0;
+    const bool uniform = uniform_stride(parts, &step);
+    if (uniform && in_place_ok(first) && step % dtype_bytes(first.dtype) == 0) {
       *stride = step;
       return place(first, buf, offset, uint64_t(parts.size() - 1) * step + first.bytes);
     }
@@ -248,7 +222,7 @@ class WeightLoader {
     return Status();
   }
 
-  bool in_place_ok(const TensorView& t) const { return shared_ && t.file_offset % elem_bytes(t.dtype) == 0; }
+  bool in_place_ok(const TensorView& t) const { return shared_ && t.file_offset % dtype_bytes(t.dtype) == 0; }
 
   // One tensor (or `span` bytes from it): a view of its file's imported mapping, or a copy.
   Status place(const TensorView& t, dshal_buffer* buf, uint64_t* offset, uint64_t span = 0) {
@@ -345,7 +319,7 @@ class WeightLoader {
 namespace {
 
 uint64_t matrix_bytes(dshal_dtype t, int64_t n, int64_t k, uint32_t block_n, uint32_t block_k) {
-  uint64_t bytes = uint64_t(n * k) * elem_bytes(t);
+  uint64_t bytes = uint64_t(n * k) * dtype_bytes(t);
   if (t == DSHAL_DTYPE_FP8_E4M3) bytes += uint64_t((n + block_n - 1) / block_n * ((k + block_k - 1) / block_k)) * 4;
   return bytes;
 }
@@ -353,7 +327,7 @@ uint64_t bytes_of(const Linear& l) {
   return l.present() ? matrix_bytes(l.w.dtype, l.n, l.k, l.w.block_n, l.w.block_k) : 0;
 }
 uint64_t bytes_of(const Experts& e) { return matrix_bytes(e.w.dtype, e.n, e.k, e.w.block_n, e.w.block_k); }
-uint64_t bytes_of(const dshal_tensor& t, uint64_t elements) { return elements * elem_bytes(t.dtype); }
+uint64_t bytes_of(const dshal_tensor& t, uint64_t elements) { return elements * dtype_bytes(t.dtype); }
 
 }  // namespace
 
@@ -364,7 +338,7 @@ uint64_t ModelWeights::bytes_per_token(const ModelConfig& c) const {
     total += bytes_of(w.attn_norm, H) + bytes_of(w.ffn_norm, H) + bytes_of(w.q_a_norm, uint64_t(c.q_lora_rank)) +
              bytes_of(w.kv_a_norm, uint64_t(c.kv_lora_rank));
     total += bytes_of(w.q_proj) + bytes_of(w.q_a) + bytes_of(w.q_b) + bytes_of(w.kv_a) + bytes_of(w.o);
-    total += uint64_t(c.num_attention_heads * (c.qk_nope_head_dim + c.v_head_dim) * c.kv_lora_rank) * elem_bytes(w.kv_b.dtype);
+    total += uint64_t(c.num_attention_heads * (c.qk_nope_head_dim + c.v_head_dim) * c.kv_lora_rank) * dtype_bytes(w.kv_b.dtype);
     total += bytes_of(w.gate) + bytes_of(w.up) + bytes_of(w.down) + bytes_of(w.router);
     if (w.moe) total += uint64_t(c.num_experts_per_tok) * (bytes_of(w.e_gate) + bytes_of(w.e_up) + bytes_of(w.e_down));
   }

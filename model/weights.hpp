@@ -50,6 +50,7 @@ struct WeightStats {
   uint64_t checkpoint_bytes = 0;  // every tensor the model reads
   uint64_t in_place_bytes = 0;    // used from the mapping without a copy
   uint64_t copied_bytes = 0;      // copied into device buffers
+  uint64_t dequantized_bytes = 0; // FP8 kv_b_proj expanded for the per-head GEMMs (not counted above)
 };
 
 class ModelWeights {

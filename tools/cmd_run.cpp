@@ -141,7 +141,7 @@ int run(const RunArgs& args) {
     j["prefill_tokens_per_s"] = prefill_tps;
     j["decode_tokens_per_s"] = decode_tps;
     j["weights"] = {{"checkpoint_bytes", ws.checkpoint_bytes}, {"in_place_bytes", ws.in_place_bytes},
-                    {"copied_bytes", ws.copied_bytes}};
+                    {"copied_bytes", ws.copied_bytes}, {"dequantized_bytes", ws.dequantized_bytes}};
     j["resident_bytes"] = rss;
     j["peak_resident_bytes"] = hwm;
     std::cout << j.dump(2) << "\n";

@@ -54,3 +54,24 @@ expect_exit2("num_experts_per_tok > n_routed_experts" "config\\.json: num_expert
              --model ${OUT}/badconfig --device cpu:0 --prompt-ids "1 2" --max-new-tokens 1)
 
 expect_exit2("missing folder" "nosuch" --model ${OUT}/nosuch --device cpu:0 --prompt-ids "1" --max-new-tokens 1)
+
+# A make-model checkpoint stores each projection's experts at one stride: on the cpu every weight
+# is used in place from the mapping (nothing copied), in every weight format.
+foreach(dtype f32 bf16 fp8)
+  execute_process(COMMAND ${DSHAL} make-model --config ${GOLDEN}/config.json --out ${OUT}/made-${dtype} --dtype ${dtype}
+                  RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "make-model --dtype ${dtype}: rc ${rc}: ${err}")
+  endif()
+  execute_process(COMMAND ${DSHAL} run --model ${OUT}/made-${dtype} --device cpu:0 --prompt-ids ${prompt} --max-new-tokens 3 --json
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "run on make-model ${dtype}: rc ${rc}: ${err}")
+  endif()
+  string(JSON copied GET "${out}" weights copied_bytes)
+  string(JSON in_place GET "${out}" weights in_place_bytes)
+  string(JSON n_ids LENGTH "${out}" generated_ids)
+  if(NOT copied EQUAL 0 OR in_place EQUAL 0 OR NOT n_ids EQUAL 3)
+    message(FATAL_ERROR "run on make-model ${dtype}: expected 3 ids and every weight in place: ${out}")
+  endif()
+endforeach()
