@@ -20,6 +20,7 @@ struct GemmCase {
   uint64_t pad;           // extra elements per stored row (ld > minimum)
   uint64_t sample_rows;   // check only this many rows of C against the reference (0: all)
   bool nan_c = false;     // C starts as NaN: beta == 0 must not read it
+  bool side_by_side = false;  // the batch's Cs are column blocks of one [m][batch * n] matrix (per-head outputs)
 };
 
 const std::vector<GemmCase>& cases() {
@@ -42,6 +43,8 @@ const std::vector<GemmCase>& cases() {
       {"bf16_nt", 33, 65, 129, 1, 0, 1, BF16, BF16, F32, 1, 0, 0, 0},
       {"bf16_tn_bf16_out", 33, 65, 129, 1, 1, 0, BF16, BF16, BF16, 1, 0, 0, 0},
       {"bf16_batched_beta", 17, 31, 64, 2, 0, 1, BF16, BF16, F32, 1, 1, 1, 0},
+      {"f32_batched_side_by_side", 9, 14, 23, 4, 0, 1, F32, F32, F32, 1, 0.5f, 3, 0, false, true},
+      {"bf16_batched_side_by_side", 5, 16, 32, 3, 0, 0, BF16, BF16, BF16, 1, 0, 0, 0, false, true},
       {"f16_nt", 33, 65, 129, 1, 0, 1, F16, F16, F32, 1, 0, 0, 0},
       {"f16_nn_f16_out", 33, 65, 129, 1, 0, 0, F16, F16, F16, 1, 0, 0, 0},
       {"mixed_f32_bf16", 16, 48, 96, 1, 0, 1, F32, BF16, F32, 1, 0, 0, 0},
@@ -67,11 +70,11 @@ TEST_P(Gemm, MatchesFp64Reference) {
 
   const uint64_t a_rows = g.ta ? g.k : g.m, a_cols = g.ta ? g.m : g.k;
   const uint64_t b_rows = g.tb ? g.n : g.k, b_cols = g.tb ? g.k : g.n;
-  const uint64_t lda = a_cols + g.pad, ldb = b_cols + g.pad, ldc = g.n + g.pad;
-  const uint64_t sa = a_rows * lda + 3, sb = b_rows * ldb + 5, sc = g.m * ldc + 1;
+  const uint64_t lda = a_cols + g.pad, ldb = b_cols + g.pad, ldc = (g.side_by_side ? g.batch * g.n : g.n) + g.pad;
+  const uint64_t sa = a_rows * lda + 3, sb = b_rows * ldb + 5, sc = g.side_by_side ? g.n : g.m * ldc + 1;
   std::vector<float> a = random_values(std::max<uint64_t>(1, sa * g.batch), 11, g.at);
   std::vector<float> b = random_values(std::max<uint64_t>(1, sb * g.batch), 22, g.bt);
-  std::vector<float> c0 = random_values(sc * g.batch, 33, g.ct);
+  std::vector<float> c0 = random_values(g.side_by_side ? g.m * ldc : sc * g.batch, 33, g.ct);
   if (g.nan_c) std::fill(c0.begin(), c0.end(), std::numeric_limits<float>::quiet_NaN());
 
   const std::vector<std::byte> a_raw = encode(a, g.at), b_raw = encode(b, g.bt), c_raw = encode(c0, g.ct);
@@ -124,9 +127,10 @@ TEST_P(Gemm, MatchesFp64Reference) {
   }
   expect_within(compare(ref, got, bound), fmt::format("{}x{}x{} {}", g.m, g.n, g.k, g.name));
   // Padding between rows and batches must be left alone.
-  for (uint64_t bt = 0; bt < g.batch; ++bt)
+  const uint64_t width = g.side_by_side ? g.batch * g.n : g.n, blocks = g.side_by_side ? 1 : g.batch;
+  for (uint64_t bt = 0; bt < blocks; ++bt)
     for (uint64_t i = 0; i < g.m; ++i)
-      for (uint64_t j = g.n; j < ldc; ++j) {
+      for (uint64_t j = width; j < ldc; ++j) {
         const float want = c0[bt * sc + i * ldc + j], have = c[bt * sc + i * ldc + j];
         ASSERT_TRUE(want == have || (std::isnan(want) && std::isnan(have))) << "padding of C row " << i << " was written";
       }
