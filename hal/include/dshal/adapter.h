@@ -149,7 +149,10 @@ typedef struct dshal_weight {
  * differ); accumulation in f32; C f32, f16 or bf16. beta == 0 means C is not read (NaN in C is
  * overwritten); alpha == 0 means A and B are not read (C = beta * C), as in BLAS. M, N or batch == 0
  * is a no-op; K == 0 gives C = beta * C. bf16 products may flush subnormal inputs and results to
- * zero (as AVX-512 BF16's vdpbf16ps does); nothing else may.
+ * zero (as AVX-512 BF16's vdpbf16ps does); nothing else may. The C matrices of a batch never share
+ * an element: either stacked (c.batch_stride >= one C matrix) or side by side within the rows
+ * (c.batch_stride >= n and (batch - 1) * c.batch_stride + n <= c.ld, e.g. per-head outputs of one
+ * [m][heads * n] matrix); A and B batches may overlap freely (batch_stride 0 broadcasts).
  */
 typedef struct dshal_gemm_desc {
   uint32_t struct_size;
