@@ -1,12 +1,12 @@
 // Arena and KV-cache layout: offsets computed once from the config.
 #include "model/arena.hpp"
 
+#include "host/dtype.hpp"
+
 #include <algorithm>
 
 namespace dshal::model {
 namespace {
-
-uint64_t size_of(dshal_dtype t) { return t == DSHAL_DTYPE_F32 || t == DSHAL_DTYPE_I32 ? 4 : 2; }
 
 class Planner {
  public:
@@ -15,7 +15,7 @@ class Planner {
     s.offset = bytes;
     s.dtype = t;
     s.cols = cols;
-    bytes += (rows * cols * size_of(t) + 255) / 256 * 256;  // every slot 256-byte aligned
+    bytes += (rows * cols * dtype_bytes(t) + 255) / 256 * 256;  // every slot 256-byte aligned
     return s;
   }
   uint64_t bytes = 0;
@@ -23,7 +23,7 @@ class Planner {
 
 }  // namespace
 
-uint64_t Slot::byte_at(uint64_t row, uint64_t col) const { return offset + (row * cols + col) * size_of(dtype); }
+uint64_t Slot::byte_at(uint64_t row, uint64_t col) const { return offset + (row * cols + col) * dtype_bytes(dtype); }
 
 Arena Arena::plan(const ModelConfig& c, dshal_dtype act, int64_t max_tokens) {
   const uint64_t T = uint64_t(max_tokens), H = uint64_t(c.hidden_size), NH = uint64_t(c.num_attention_heads);
@@ -63,7 +63,7 @@ Arena Arena::plan(const ModelConfig& c, dshal_dtype act, int64_t max_tokens) {
 }
 
 CacheLayout CacheLayout::plan(const ModelConfig& c, dshal_dtype act, AttentionForm form, int64_t max_seq) {
-  const uint64_t S = uint64_t(max_seq), NH = uint64_t(c.num_attention_heads), es = size_of(act);
+  const uint64_t S = uint64_t(max_seq), NH = uint64_t(c.num_attention_heads), es = dtype_bytes(act);
   CacheLayout l;
   l.dtype = act;
   if (form == AttentionForm::kAbsorbed) {

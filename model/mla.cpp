@@ -2,15 +2,10 @@
 //   naive:    per-head K = [k_nope_h | k_rope], V_h from kv_b_proj, cached per head
 //   absorbed: the cache holds the normed latent and the rotated k_rope; q_nope is taken into the
 //             latent space through W_UK, and the latent output back out through W_UV.
+#include "host/dtype.hpp"
 #include "model/model.hpp"
 
 namespace dshal::model {
-namespace {
-
-uint64_t bytes_of(dshal_dtype t) { return t == DSHAL_DTYPE_F32 ? 4 : 2; }
-
-}  // namespace
-
 Status Model::attention_block(int64_t l, int64_t n) {
   const ModelConfig& c = config();
   const LayerWeights& w = weights_.layers[size_t(l)];
@@ -25,7 +20,7 @@ Status Model::attention_block(int64_t l, int64_t n) {
   // transformers' code, so they use the RMSNorm default whatever rms_norm_eps says.
   constexpr float kLoraNormEps = 1e-6f;
   const bool absorbed = options_.attention == AttentionForm::kAbsorbed;
-  const uint64_t es = bytes_of(kv);
+  const uint64_t es = dtype_bytes(kv);
 
   auto norm = desc<dshal_rms_norm_desc>();
   norm.rows = N;
@@ -84,7 +79,7 @@ Status Model::attention_block(int64_t l, int64_t n) {
 
   // Per-head slices of kv_b_proj [NH][NOPE + Vd][L]: W_UK_h = rows [0, NOPE), W_UV_h = rows [NOPE, NOPE + Vd).
   const dshal_matrix kv_b = w.kv_b;
-  const uint64_t kvb_es = bytes_of(kv_b.dtype);
+  const uint64_t kvb_es = dtype_bytes(kv_b.dtype);
   auto per_head = desc<dshal_gemm_desc>();
   per_head.batch = NH;
   per_head.alpha = 1.0f;
