@@ -1,8 +1,13 @@
-// opencl optional ops (norms, activations, elementwise, embedding, MoE routing and permutation).
-#include "opencl.hpp"
+// opencl optional ops (norms, activations, elementwise, embedding, MoE routing and permutation):
+// each family fills its slots from its own file.
+#include "opencl_ops.hpp"
 
 namespace dshal::opencl {
 
-void fill_ops_slots(dshal_adapter_table*) {}
+void fill_ops_slots(dshal_adapter_table* t) {
+  fill_norm_act_slots(t);
+  fill_elementwise_slots(t);
+  fill_moe_slots(t);
+}
 
 }  // namespace dshal::opencl
