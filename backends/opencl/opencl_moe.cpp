@@ -11,10 +11,11 @@ dshal_status moe_route(dshal_stream stream, const dshal_moe_route_desc* d) {
   return guarded([&] {
     if (d->tokens == 0) return DSHAL_OK;  // hal lists no operand
     Stream* s = as_stream(stream);
-    // As the host kernel: a method whose groups would keep every expert is plain greedy.
+    // As the host kernel: a method whose groups would keep every expert is plain greedy, which the
+    // kernel runs as one group, kept.
     const bool grouped = d->method != DSHAL_MOE_TOPK_GREEDY && d->n_group > 1 && d->topk_group < d->n_group &&
                          d->experts % d->n_group == 0;
-    const uint64_t groups = grouped ? d->n_group : 1;
+    const uint64_t groups = grouped ? d->n_group : 1, topk_group = grouped ? d->topk_group : 1;
     const size_t wg = work_group(s, d->experts);
     const uint64_t local_bytes = (2 * d->experts + groups + d->top_k + wg) * 4;
     if (local_bytes > s->device->info->local_mem)
@@ -27,7 +28,7 @@ dshal_status moe_route(dshal_stream stream, const dshal_moe_route_desc* d) {
         .buffer(d->bias).arg(cl_int(d->bias.buffer != nullptr))
         .buffer(d->topk_ids).buffer(d->topk_weights)
         .arg(cl_uint(d->experts)).arg(cl_uint(d->top_k)).arg(cl_int(d->scoring)).arg(cl_int(d->method))
-        .arg(cl_uint(groups)).arg(cl_uint(d->topk_group)).arg(cl_int(d->norm_topk_prob)).arg(d->routed_scaling_factor)
+        .arg(cl_uint(groups)).arg(cl_uint(topk_group)).arg(cl_int(d->norm_topk_prob)).arg(d->routed_scaling_factor)
         .local(d->experts * 4).local(d->experts * 4).local(groups * 4).local(d->top_k * 4).local(wg * 4)
         .run({size_t(d->tokens) * wg}, {wg});
   });

@@ -45,9 +45,12 @@ inline float group_score(local const float* c, uint size, int method) {
   return c[a] + c[b];
 }
 
-// One work-group per token t. groups == 1: plain greedy top_k; otherwise topk_group of the groups
-// are kept and the others' choices masked (0 for group-limited greedy, -inf for noaux_tc).
+// One work-group per token t. The kept groups' choices stand; the others' are masked (0 for
+// group-limited greedy, -inf for noaux_tc). Plain greedy is one group with topk_group 1.
 // Local memory: score and choice [experts], gscore [groups], picked [top_k], scratch [local size].
+// Every barrier is outside conditional code: PoCL 3.1 miscompiled this kernel when the softmax
+// reductions sat in a (uniform) branch, with more work-items than experts (the first experts'
+// choices came out divided by the sum twice).
 kernel void moe_route(global const uchar* logits, ulong logits_off, ulong ldl,
                       global const uchar* bias, ulong bias_off, int has_bias,
                       global uchar* ids, ulong ids_off, global uchar* weights, ulong weights_off,
@@ -58,14 +61,12 @@ kernel void moe_route(global const uchar* logits, ulong logits_off, ulong ldl,
   const uint lid = get_local_id(0), n = get_local_size(0);
   global const float* l = (global const float*)(logits + logits_off) + t * ldl;
   global const float* b = (global const float*)(bias + bias_off);
-  float m = 0.0f, sum = 0.0f;  // softmax: the row max and the sum of exp(l - m)
-  if (scoring != SCORING_SIGMOID) {
-    m = -INFINITY;
-    for (uint e = lid; e < experts; e += n) m = fmax(m, l[e]);
-    m = group_max(scratch, m);
-    for (uint e = lid; e < experts; e += n) sum += exp(l[e] - m);
-    sum = group_sum(scratch, sum);
-  }
+  // Softmax's row max and sum of exp(l - m) (computed for sigmoid too, unused).
+  float m = -INFINITY, sum = 0.0f;
+  for (uint e = lid; e < experts; e += n) m = fmax(m, l[e]);
+  m = group_max(scratch, m);
+  for (uint e = lid; e < experts; e += n) sum += exp(l[e] - m);
+  sum = group_sum(scratch, sum);
   for (uint e = lid; e < experts; e += n) {
     const float v = scoring == SCORING_SIGMOID ? 1.0f / (1.0f + exp(-l[e])) : exp(l[e] - m) / sum;
     score[e] = v;
@@ -73,16 +74,14 @@ kernel void moe_route(global const uchar* logits, ulong logits_off, ulong ldl,
   }
   barrier(CLK_LOCAL_MEM_FENCE);
 
-  if (groups > 1) {
-    const uint size = experts / groups;
-    for (uint g = lid; g < groups; g += n) gscore[g] = group_score(choice + g * size, size, method);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const float masked = method == TOPK_NOAUX_TC ? -INFINITY : 0.0f;
-    for (uint g = lid; g < groups; g += n)
-      if (rank_below(gscore, groups, g, topk_group) >= topk_group)
-        for (uint i = 0; i < size; ++i) choice[g * size + i] = masked;
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
+  const uint size = experts / groups;
+  for (uint g = lid; g < groups; g += n) gscore[g] = group_score(choice + g * size, size, method);
+  barrier(CLK_LOCAL_MEM_FENCE);
+  const float masked = method == TOPK_NOAUX_TC ? -INFINITY : 0.0f;
+  for (uint g = lid; g < groups; g += n)
+    if (rank_below(gscore, groups, g, topk_group) >= topk_group)
+      for (uint i = 0; i < size; ++i) choice[g * size + i] = masked;
+  barrier(CLK_LOCAL_MEM_FENCE);
 
   for (uint e = lid; e < experts; e += n) {
     const uint rank = rank_below(choice, experts, e, top_k);
@@ -92,9 +91,9 @@ kernel void moe_route(global const uchar* logits, ulong logits_off, ulong ldl,
   for (uint j = lid; j < top_k; j += n) {
     float w = score[picked[j]];
     if (norm_topk_prob) {
-      float sum = 0.0f;  // in rank order, as the host kernel
-      for (uint i = 0; i < top_k; ++i) sum += score[picked[i]];
-      w /= sum + 1e-20f;
+      float total = 0.0f;  // in rank order, as the host kernel
+      for (uint i = 0; i < top_k; ++i) total += score[picked[i]];
+      w /= total + 1e-20f;
     }
     ((global int*)(ids + ids_off))[t * top_k + j] = (int)picked[j];
     ((global float*)(weights + weights_off))[t * top_k + j] = w * scaling;

@@ -22,8 +22,10 @@ kernel void rms_norm(global const uchar* x, ulong x_off, int x_dt, ulong ldx,
   }
   const float mean = group_sum(scratch, ss) / (float)cols;
   const float inv = 1.0f / sqrt(mean + eps);
-  for (ulong c = lid; c < cols; c += n)
-    store_elem(out + out_off, r * ldo + c, out_dt, load_elem(xb, r * ldx + c, x_dt) * inv * load_elem(w + w_off, c, w_dt));
+  for (ulong c = lid; c < cols; c += n) {
+    const float v = load_elem(xb, r * ldx + c, x_dt) * inv * load_elem(w + w_off, c, w_dt);
+    store_elem(out + out_off, r * ldo + c, out_dt, v);
+  }
 }
 
 // out[r] = softmax(scale * x[r]) over the visible columns, 0 past them; one work-group per row.
