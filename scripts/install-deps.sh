@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libtbb-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libopenblas-dev                                   # benchmark peer only
+  libopenblas-dev libclblast-dev                    # benchmark peers only
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
   libvulkan-dev glslc mesa-vulkan-drivers
 )

@@ -28,7 +28,7 @@ dshal_status rope(dshal_stream stream, const dshal_rope_desc* d) {
     return Launch(s, "norm_act.cl", "rope")
         .buffer(d->buffer, d->offset).arg(cl_int(d->dtype)).arg(cl_ulong(d->token_stride)).arg(cl_ulong(d->head_stride))
         .buffer(d->positions).buffer(d->cos_table).buffer(d->sin_table)
-        .arg(cl_ulong(half)).arg(cl_ulong(d->heads)).arg(cl_ulong(d->tokens)).arg(cl_ulong(d->max_position))
+        .arg(cl_ulong(half)).arg(cl_ulong(d->heads)).arg(cl_ulong(d->tokens)).arg(cl_ulong(d->max_position)).status()
         .run({size_t(half), size_t(d->heads), size_t(d->tokens)}, {work_group(s, half), 1, 1});
   });
 }

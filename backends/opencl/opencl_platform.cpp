@@ -56,8 +56,10 @@ Inventory take_inventory() {
   cl_uint platform_count = 0;
   cl_int err = clGetPlatformIDs(0, nullptr, &platform_count);
   if (err != CL_SUCCESS || platform_count == 0) {
+    const char* vendors = std::getenv("OCL_ICD_VENDORS");
     inv.unavailable = err == CL_SUCCESS || err == -1001
-                          ? "no OpenCL platform: the ICD loader found no driver in /etc/OpenCL/vendors (install pocl-opencl-icd for the CPU)"
+                          ? std::string("no OpenCL platform: the ICD loader found no driver in ") +
+                                (vendors ? vendors : "/etc/OpenCL/vendors") + " (install pocl-opencl-icd for the CPU)"
                           : std::string("clGetPlatformIDs failed: ") + cl_error_name(err);
     return inv;
   }

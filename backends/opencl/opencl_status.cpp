@@ -15,6 +15,10 @@ dshal_status status_from_words(const int32_t w[kStatusWords], std::string* messa
       *message = "grouped_gemm: offsets[" + std::to_string(w[1]) + "] = " + std::to_string(w[2]) +
                  " breaks 0 <= offsets[0] <= offsets[g] <= offsets[g+1] <= m (limit " + std::to_string(w[3]) + ")";
       return DSHAL_ERROR_INVALID_ARGUMENT;
+    case 3:  // DSHAL_STATUS_ROPE_POSITION
+      *message = "rope: positions[" + std::to_string(w[1]) + "] = " + std::to_string(w[2]) +
+                 " is outside [0, max_position = " + std::to_string(w[3]) + ")";
+      return DSHAL_ERROR_INVALID_ARGUMENT;
     default:
       *message = "a kernel reported unknown status code " + std::to_string(w[0]);
       return DSHAL_ERROR_INTERNAL;

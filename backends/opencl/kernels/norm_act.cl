@@ -2,6 +2,7 @@
 // a local-memory tree reduction); silu_mul and rope are one work-item per element or pair.
 #include "dtype.h"
 #include "reduce.h"
+#include "status.h"
 
 // The host kernels round every product and sum on its own; so do these (no implicit fma).
 #pragma OPENCL FP_CONTRACT OFF
@@ -66,13 +67,16 @@ kernel void silu_mul(global const uchar* gate, ulong g_off, int g_dt, ulong ldg,
 kernel void rope(global uchar* x, ulong x_off, int dt, ulong token_stride, ulong head_stride,
                  global const uchar* positions, ulong pos_off, global const uchar* cos_table, ulong cos_off,
                  global const uchar* sin_table, ulong sin_off, ulong half_dim, ulong heads, ulong tokens,
-                 ulong max_position) {
+                 ulong max_position, global int* status) {
   const ulong i = get_global_id(0), h = get_global_id(1), t = get_global_id(2);
   if (i >= half_dim || h >= heads || t >= tokens) return;
   const int p = ((global const int*)(positions + pos_off))[t];
-  // Positions live on the device, where hal cannot check them: a token whose position is outside
-  // the tables is left as it is rather than rotated with memory past them.
-  if (p < 0 || (ulong)p >= max_position) return;
+  // Positions live on the device, where hal cannot check them: a position outside the tables is
+  // reported, and its token left as it is rather than rotated with memory past them.
+  if (p < 0 || (ulong)p >= max_position) {
+    report_status(status, DSHAL_STATUS_ROPE_POSITION, (int)t, p, (int)max_position);
+    return;
+  }
   const float c = ((global const float*)(cos_table + cos_off))[(ulong)p * half_dim + i];
   const float s = ((global const float*)(sin_table + sin_off))[(ulong)p * half_dim + i];
   global uchar* xb = x + x_off;

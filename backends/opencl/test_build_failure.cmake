@@ -1,0 +1,20 @@
+# A kernel that does not compile fails the op with the OpenCL compiler's log, and a non-zero exit.
+# Extra build options (DSHAL_OPENCL_BUILD_OPTIONS) that break every kernel make one.
+file(REMOVE_RECURSE ${OUT})
+set(ENV{DSHAL_OPENCL_CACHE_DIR} ${OUT}/program-cache)
+set(ENV{DSHAL_OPENCL_BUILD_OPTIONS} "-Dfloat=no_such_type")
+execute_process(COMMAND ${DSHAL} conform --device opencl:0 --tier core --filter "core/Gemm*f32_odd_nn" --report ${OUT}/r
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0)
+  message(FATAL_ERROR "conform passed although no kernel can compile:\n${out}")
+endif()
+foreach(needle "compiler log" "no_such_type" "gemm")
+  string(FIND "${out}${err}" "${needle}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "the failure does not mention '${needle}':\n${out}\n${err}")
+  endif()
+endforeach()
+file(GLOB cached ${OUT}/program-cache/*)
+if(cached)
+  message(FATAL_ERROR "a failed build left files in the program cache: ${cached}")
+endif()
