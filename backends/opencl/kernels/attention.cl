@@ -44,12 +44,15 @@ inline __attribute__((always_inline)) void score_rows(global const uchar* k, ulo
                                                       local const float* qs, uint D, uint r0, float scale,
                                                       local float* ps, uint B, uint j) {
   float8 acc[RT];
+  #pragma unroll
   for (int rr = 0; rr < RT; ++rr) acc[rr] = 0.0f;
   uint d = 0;
   for (; d + VW <= D; d += VW) {
     const float8 kv = load8(k, k_at + d, dt);
+    #pragma unroll
     for (int rr = 0; rr < RT; ++rr) acc[rr] = fma(vload8(0, qs + (r0 + rr) * D + d), kv, acc[rr]);
   }
+  #pragma unroll
   for (int rr = 0; rr < RT; ++rr) {
     float s = hsum8(acc[rr]);
     for (uint e = d; e < D; ++e) s = fma(qs[(r0 + rr) * D + e], load_elem(k, k_at + e, dt), s);
@@ -64,11 +67,14 @@ inline __attribute__((always_inline)) void accumulate_rows(global const uchar* v
                                                            local const float* alpha, uint r0, local float* os,
                                                            uint CW, uint c) {
   float8 acc[RT];
+  #pragma unroll
   for (int rr = 0; rr < RT; ++rr) acc[rr] = alpha[r0 + rr] * vload8(0, os + (r0 + rr) * CW + c);
   for (uint j = 0; j < jn; ++j) {
     const float8 vv = load8(v, v_at + j * v_ts, dt);
+    #pragma unroll
     for (int rr = 0; rr < RT; ++rr) acc[rr] = fma((float8)ps[(r0 + rr) * B + j], vv, acc[rr]);
   }
+  #pragma unroll
   for (int rr = 0; rr < RT; ++rr) vstore8(acc[rr], 0, os + (r0 + rr) * CW + c);
 }
 
