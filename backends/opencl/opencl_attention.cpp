@@ -25,10 +25,11 @@ dshal_status attention(dshal_stream stream, const dshal_attention_desc* d) {
     const uint64_t group_heads = d->heads / d->kv_heads, rows = d->q_len * group_heads;
     const auto local_bytes = [&](uint64_t r, uint64_t cw) { return 4 * r * (d->qk_dim + cw + kKeys + 3); };
 
-    // Fewer rows per tile while the tiles would not give every compute unit two work-groups (decode
-    // with few heads); fewer again, then column ranges of the output, while local memory is short.
+    // Fewer rows per tile while half of them would hold every row of a group, or while the tiles would
+    // not give every compute unit two work-groups (decode with few heads); fewer again, then column
+    // ranges of the output, while local memory is short.
     uint64_t r = kMaxRows;
-    while (r > kMinRows && d->kv_heads * ceil_div(rows, r) < 2 * uint64_t(info.compute_units)) r /= 2;
+    while (r > kMinRows && (r / 2 >= rows || d->kv_heads * ceil_div(rows, r) < 2 * uint64_t(info.compute_units))) r /= 2;
     uint64_t cw = std::min<uint64_t>(d->v_dim, info.local_mem);  // bounded, so local_bytes cannot overflow
     while (r > kMinRows && local_bytes(r, cw) > info.local_mem) r /= 2;
     while (cw > kColumns && local_bytes(r, cw) > info.local_mem) cw = ceil_div(cw / 2, kColumns) * kColumns;
