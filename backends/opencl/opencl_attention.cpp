@@ -7,10 +7,10 @@
 namespace dshal::opencl {
 namespace {
 
-constexpr uint64_t kKeys = 32;      // keys per block (B): scores of a block stay in local memory
+constexpr uint64_t kKeys = 32;      // keys per block (B), a multiple of VW: scores of a block stay in local memory
 constexpr uint64_t kMaxRows = 16;   // rows per work-group (R): K and V reads shared by that many rows
 constexpr uint64_t kMinRows = 4;    // RT in attention.cl: R is a multiple of it
-constexpr uint64_t kColumns = 8;    // VW in attention.cl: column ranges are multiples of it
+constexpr uint64_t kColumns = 16;   // VW in attention.cl: column ranges are multiples of it
 constexpr size_t kWorkItems = 128;
 
 Launch& view(Launch& l, const dshal_attention_view& v) {

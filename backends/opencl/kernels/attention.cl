@@ -6,30 +6,34 @@
 // tile is up to R heads of one token reading the latent cache once; in naive prefill it is up to R
 // tokens of one head. Per block of B keys: scores (S = scale * Q K^T), the online softmax update,
 // then O = alpha O + P V. Work-items take RT rows at a time in the score and V loops, so that each
-// K or V load (converted to f32 once) serves RT rows, and go 8 columns at a time along the head
+// K or V load (converted to f32 once) serves RT rows, and go VW columns at a time along the head
 // dimension.
 #include "dtype.h"
 
 #define RT 4
-#define VW 8
+#define VW 16
 
 // VW consecutive elements from element i of an F32, F16 or BF16 array (any element alignment).
-inline float8 load8(global const uchar* base, ulong i, const int dt) {
+inline float16 load16(global const uchar* base, ulong i, const int dt) {
   switch (dt) {
-    case DT_F16: {
-      global const half* p = (global const half*)base;
-      return (float8)(vload_half(i, p), vload_half(i + 1, p), vload_half(i + 2, p), vload_half(i + 3, p),
-                      vload_half(i + 4, p), vload_half(i + 5, p), vload_half(i + 6, p), vload_half(i + 7, p));
-    }
-    case DT_BF16: return as_float8(convert_uint8(vload8(0, (global const ushort*)base + i)) << 16);
-    default: return vload8(0, (global const float*)base + i);
+    case DT_F16: return vload_half16(0, (global const half*)base + i);
+    case DT_BF16: return as_float16(convert_uint16(vload16(0, (global const ushort*)base + i)) << 16);
+    default: return vload16(0, (global const float*)base + i);
   }
 }
 
-inline float hsum8(float8 v) {
-  const float4 a = v.lo + v.hi;
+inline float hsum16(float16 v) {
+  const float8 e = v.lo + v.hi;
+  const float4 a = e.lo + e.hi;
   const float2 b = a.lo + a.hi;
   return b.x + b.y;
+}
+
+inline float hmax16(float16 v) {
+  const float8 e = fmax(v.lo, v.hi);
+  const float4 a = fmax(e.lo, e.hi);
+  const float2 b = fmax(a.lo, a.hi);
+  return fmax(b.x, b.y);
 }
 
 // Keys visible to query t: all, or those j <= t + q_offset when causal (q_offset >= kv_len masks
@@ -43,18 +47,18 @@ inline ulong visible_keys(ulong t, ulong kv_len, int causal, ulong q_offset) {
 inline __attribute__((always_inline)) void score_rows(global const uchar* k, ulong k_at, const int dt,
                                                       local const float* qs, uint D, uint r0, float scale,
                                                       local float* ps, uint B, uint j) {
-  float8 acc[RT];
+  float16 acc[RT];
   #pragma unroll
   for (int rr = 0; rr < RT; ++rr) acc[rr] = 0.0f;
   uint d = 0;
   for (; d + VW <= D; d += VW) {
-    const float8 kv = load8(k, k_at + d, dt);
+    const float16 kv = load16(k, k_at + d, dt);
     #pragma unroll
-    for (int rr = 0; rr < RT; ++rr) acc[rr] = fma(vload8(0, qs + (r0 + rr) * D + d), kv, acc[rr]);
+    for (int rr = 0; rr < RT; ++rr) acc[rr] = fma(vload16(0, qs + (r0 + rr) * D + d), kv, acc[rr]);
   }
   #pragma unroll
   for (int rr = 0; rr < RT; ++rr) {
-    float s = hsum8(acc[rr]);
+    float s = hsum16(acc[rr]);
     for (uint e = d; e < D; ++e) s = fma(qs[(r0 + rr) * D + e], load_elem(k, k_at + e, dt), s);
     ps[(r0 + rr) * B + j] = scale * s;
   }
@@ -66,16 +70,16 @@ inline __attribute__((always_inline)) void accumulate_rows(global const uchar* v
                                                            const int dt, uint jn, local const float* ps, uint B,
                                                            local const float* alpha, uint r0, local float* os,
                                                            uint CW, uint c) {
-  float8 acc[RT];
+  float16 acc[RT];
   #pragma unroll
-  for (int rr = 0; rr < RT; ++rr) acc[rr] = alpha[r0 + rr] * vload8(0, os + (r0 + rr) * CW + c);
+  for (int rr = 0; rr < RT; ++rr) acc[rr] = alpha[r0 + rr] * vload16(0, os + (r0 + rr) * CW + c);
   for (uint j = 0; j < jn; ++j) {
-    const float8 vv = load8(v, v_at + j * v_ts, dt);
+    const float16 vv = load16(v, v_at + j * v_ts, dt);
     #pragma unroll
-    for (int rr = 0; rr < RT; ++rr) acc[rr] = fma((float8)ps[(r0 + rr) * B + j], vv, acc[rr]);
+    for (int rr = 0; rr < RT; ++rr) acc[rr] = fma((float16)ps[(r0 + rr) * B + j], vv, acc[rr]);
   }
   #pragma unroll
-  for (int rr = 0; rr < RT; ++rr) vstore8(acc[rr], 0, os + (r0 + rr) * CW + c);
+  for (int rr = 0; rr < RT; ++rr) vstore16(acc[rr], 0, os + (r0 + rr) * CW + c);
 }
 
 // Global size (L, tiles, kv_heads * column ranges), local size (L, 1, 1). Local memory: qs [R][D]
@@ -114,6 +118,7 @@ kernel void attention(global const uchar* q, ulong q_off, int q_dt, ulong q_ts, 
   // Rows are query-major, so the tile's last row sees the most keys.
   const ulong end = visible_keys((row0 + n - 1) / group_heads, kv_len, causal, q_offset);
   const uint quads = (n + RT - 1) / RT, chunks = (cw + VW - 1) / VW;
+  const uint16 lanes = (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 
   for (ulong j0 = 0; j0 < end; j0 += B) {
     const uint jn = (uint)min((ulong)B, end - j0);
@@ -130,22 +135,25 @@ kernel void attention(global const uchar* q, ulong q_off, int q_dt, ulong q_ts, 
     barrier(CLK_LOCAL_MEM_FENCE);
     // Online softmax, one work-item per row: p = exp(s - m_new) on the row's visible keys, 0 past
     // them (and on the padding rows of a partial tile); os is rescaled by alpha = exp(m_old - m_new).
+    // VW keys at a time (B is a multiple of VW; entries past jn are masked like invisible keys).
     for (uint r = lid; r < R; r += L) {
       const ulong t = (row0 + r) / group_heads;
       const ulong vis_end = r < n ? visible_keys(t, kv_len, causal, q_offset) : 0;
       const uint vis = vis_end > j0 ? (uint)min((ulong)jn, vis_end - j0) : 0;
-      float mx = -INFINITY;
-      for (uint j = 0; j < vis; ++j) mx = fmax(mx, ps[r * B + j]);
-      const float m_old = run_max[r], m_new = fmax(m_old, mx);
-      float sum = 0.0f, a = 1.0f;
-      for (uint j = 0; j < jn; ++j) {
-        const float p = j < vis && m_new != -INFINITY ? exp(ps[r * B + j] - m_new) : 0.0f;
-        ps[r * B + j] = p;
+      local float* pr = ps + r * B;
+      float16 mx = -INFINITY;
+      for (uint j = 0; j < jn; j += VW) mx = select(mx, fmax(mx, vload16(0, pr + j)), j + lanes < vis);
+      const float m_old = run_max[r], m_new = fmax(m_old, hmax16(mx));
+      float16 sum = 0.0f;
+      for (uint j = 0; j < jn; j += VW) {
+        const float16 p = select((float16)0.0f, exp(vload16(0, pr + j) - m_new), j + lanes < vis);
+        vstore16(p, 0, pr + j);
         sum += p;
       }
-      if (m_new != -INFINITY) {  // else nothing visible yet: this block adds nothing
+      float a = 1.0f;
+      if (m_new != -INFINITY) {  // else nothing visible yet: this block adds nothing (p is 0)
         a = m_old == -INFINITY ? 0.0f : exp(m_old - m_new);
-        run_sum[r] = run_sum[r] * a + sum;
+        run_sum[r] = run_sum[r] * a + hsum16(sum);
         run_max[r] = m_new;
       }
       alpha[r] = a;
