@@ -1,0 +1,103 @@
+// Shared pieces of the GEMM family kernels (after dtype.h): 16-wide loads of every weight type,
+// the output update, and the small-M dot-product tile.
+//
+// PoCL runs a work-group as a loop over its work-items, so every kernel here is launched with
+// work-groups of one item that does a whole register tile with explicit float16 vectors; dtype
+// arguments that are literals at the call site fold the switches away (one specialized kernel
+// per dtype combination), a runtime dtype gives the generic path.
+#ifndef DSHAL_GEMM_COMMON_H
+#define DSHAL_GEMM_COMMON_H
+
+// Elements i .. i+15 as f32 (INT4: i even, so they are whole bytes).
+inline float16 load16(global const uchar* p, ulong i, int dt) {
+  switch (dt) {
+    case DT_F32: return vload16(0, (global const float*)p + i);
+    case DT_F16: return vload_half16(0, (global const half*)p + i);
+    case DT_BF16: return as_float16(convert_uint16(vload16(0, (global const ushort*)p + i)) << 16);
+    case DT_FP8: {
+      // e4m3fn: normal values rebias the exponent (7 -> 127), subnormals are man * 2^-9, and
+      // S.1111.111 is NaN: exact, so it matches fp8_to_f32 bit for bit.
+      const uint16 v = convert_uint16(vload16(0, p + i));
+      const uint16 e = (v >> 3) & 15u, man = v & 7u;
+      const float16 normal = as_float16(((e + 120u) << 23) | (man << 20));
+      float16 mag = select(normal, convert_float16(man) * 0x1p-9f, convert_int16(e) == 0);
+      mag = select(mag, (float16)NAN, convert_int16(e) == 15 && convert_int16(man) == 7);
+      return as_float16(as_uint16(mag) | ((v & 0x80u) << 24));
+    }
+    case DT_INT4: {
+      const uchar8 b = vload8(0, p + i / 2);
+      const int8 lo = (convert_int8(b & (uchar)15) ^ 8) - 8, hi = (convert_int8(b >> (uchar)4) ^ 8) - 8;
+      return convert_float16(shuffle2(lo, hi, (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15)));
+    }
+    default: return (float16)NAN;
+  }
+}
+
+inline bool is_quant(int dt) { return dt == DT_FP8 || dt == DT_INT4; }
+
+// c[ci] = alpha * acc + beta * c[ci]; beta == 0 never reads C (NaN there is overwritten).
+inline void put(global uchar* c, ulong ci, int c_dt, float acc, float alpha, float beta) {
+  acc *= alpha;
+  if (beta != 0.0f) acc = fma(beta, load_elem(c, ci, c_dt), acc);
+  store_elem(c, ci, c_dt, acc);
+}
+
+#define HSUM16(v) \
+  ((((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7)) + \
+   (((v).s8 + (v).s9) + ((v).sa + (v).sb)) + (((v).sc + (v).sd) + ((v).se + (v).sf)))
+
+// One 4x4 tile of C = alpha * A B^T + beta * C with A rows and B (weight) rows both contiguous
+// along K: float16 partial sums per output, reduced at the end. Rows of the tile outside
+// [rlo, rhi) and columns past n repeat a valid one (every load stays in bounds) and are not
+// stored. Quantized B rows (FP8, INT4) are dequantized with their scale block: K is walked one
+// scale block at a time so each 16-wide load needs one scale per row.
+inline void dot_tile(global const uchar* a, int a_dt, ulong lda, global const uchar* b, int b_dt, ulong ldb,
+                     global const float* scales, uint bn, uint bk, global uchar* c, int c_dt, ulong ldc, ulong i0,
+                     ulong rlo, ulong rhi, ulong j0, ulong n, ulong k, float alpha, float beta) {
+  ulong ar[4], br[4];
+  for (int r = 0; r < 4; ++r) {
+    ar[r] = clamp(i0 + r, rlo, rhi - 1) * lda;
+    br[r] = min(j0 + r, n - 1);
+  }
+  float16 acc[4][4];
+  for (int r = 0; r < 4; ++r)
+    for (int q = 0; q < 4; ++q) acc[r][q] = 0.0f;
+  const bool quant = is_quant(b_dt);
+  const ulong kstep = quant ? bk : k, sld = quant ? (k + bk - 1) / bk : 0;
+  // INT4 vectors must start on a byte: scale blocks of odd size take the scalar loop.
+  const bool vec = b_dt != DT_INT4 || bk % 2 == 0;
+  for (ulong kb = 0; kb < k; kb += kstep) {
+    const ulong ke = min(kb + kstep, k);
+    float s[4];
+    for (int q = 0; q < 4; ++q) s[q] = quant ? scales[(br[q] / bn) * sld + kb / bk] : 1.0f;
+    ulong p = kb;
+    if (vec) {
+      for (; p + 16 <= ke; p += 16) {
+        float16 av[4], bv[4];
+        for (int r = 0; r < 4; ++r) av[r] = load16(a, ar[r] + p, a_dt);
+        for (int q = 0; q < 4; ++q) {
+          bv[q] = load16(b, br[q] * ldb + p, b_dt);
+          if (quant) bv[q] *= s[q];
+        }
+        for (int r = 0; r < 4; ++r)
+          for (int q = 0; q < 4; ++q) acc[r][q] = fma(av[r], bv[q], acc[r][q]);
+      }
+    }
+    for (; p < ke; ++p) {
+      float bv[4];
+      for (int q = 0; q < 4; ++q) bv[q] = load_elem(b, br[q] * ldb + p, b_dt) * s[q];
+      for (int r = 0; r < 4; ++r) {
+        const float av = load_elem(a, ar[r] + p, a_dt);
+        for (int q = 0; q < 4; ++q) acc[r][q].s0 = fma(av, bv[q], acc[r][q].s0);
+      }
+    }
+  }
+  for (int r = 0; r < 4; ++r) {
+    const ulong i = i0 + r;
+    if (i < rlo || i >= rhi) continue;
+    for (int q = 0; q < 4; ++q)
+      if (j0 + q < n) put(c, i * ldc + j0 + q, c_dt, HSUM16(acc[r][q]), alpha, beta);
+  }
+}
+
+#endif  // DSHAL_GEMM_COMMON_H
