@@ -60,22 +60,30 @@ inline void packed_tile(global const float* xp, global const uchar* y_, ulong y_
   global const float16* x = (global const float16*)xp + (bt * panels + tv) * k * NV;
   global const uchar* y = y_ + y_off;
   ulong yr[TU];
+  #pragma unroll
   for (int r = 0; r < TU; ++r) yr[r] = bt * y_bs + min(u0 + r, U - 1) * y_us;
   float16 acc[TU][NV];
+  #pragma unroll
   for (int r = 0; r < TU; ++r)
+    #pragma unroll
     for (int q = 0; q < NV; ++q) acc[r][q] = 0.0f;
   for (ulong p = 0; p < k; ++p) {
     float16 xv[NV];
+    #pragma unroll
     for (int q = 0; q < NV; ++q) xv[q] = x[p * NV + q];
+    #pragma unroll
     for (int r = 0; r < TU; ++r) {
       const float16 yv = (float16)load_elem(y, yr[r] + p * y_ks, y_dt);
+      #pragma unroll
       for (int q = 0; q < NV; ++q) acc[r][q] = fma(yv, xv[q], acc[r][q]);
     }
   }
   global uchar* c = c_ + c_off;
+  #pragma unroll
   for (int r = 0; r < TU; ++r) {
     if (u0 + r >= U) break;
     const ulong cu = bt * c_bs + (u0 + r) * c_us;
+    #pragma unroll
     for (int q = 0; q < NV; ++q) {
       const float* lanes = (const float*)&acc[r][q];
       for (int l = 0; l < 16; ++l) {

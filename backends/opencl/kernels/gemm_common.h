@@ -55,12 +55,15 @@ inline void dot_tile(global const uchar* a, int a_dt, ulong lda, global const uc
                      global const float* scales, uint bn, uint bk, global uchar* c, int c_dt, ulong ldc, ulong i0,
                      ulong rlo, ulong rhi, ulong j0, ulong n, ulong k, float alpha, float beta) {
   ulong ar[4], br[4];
+  #pragma unroll
   for (int r = 0; r < 4; ++r) {
     ar[r] = clamp(i0 + r, rlo, rhi - 1) * lda;
     br[r] = min(j0 + r, n - 1);
   }
   float16 acc[4][4];
+  #pragma unroll
   for (int r = 0; r < 4; ++r)
+    #pragma unroll
     for (int q = 0; q < 4; ++q) acc[r][q] = 0.0f;
   const bool quant = is_quant(b_dt);
   const ulong kstep = quant ? bk : k, sld = quant ? (k + bk - 1) / bk : 0;
@@ -69,32 +72,42 @@ inline void dot_tile(global const uchar* a, int a_dt, ulong lda, global const uc
   for (ulong kb = 0; kb < k; kb += kstep) {
     const ulong ke = min(kb + kstep, k);
     float s[4];
+    #pragma unroll
     for (int q = 0; q < 4; ++q) s[q] = quant ? scales[(br[q] / bn) * sld + kb / bk] : 1.0f;
     ulong p = kb;
     if (vec) {
       for (; p + 16 <= ke; p += 16) {
         float16 av[4], bv[4];
+        #pragma unroll
         for (int r = 0; r < 4; ++r) av[r] = load16(a, ar[r] + p, a_dt);
+        #pragma unroll
         for (int q = 0; q < 4; ++q) {
           bv[q] = load16(b, br[q] * ldb + p, b_dt);
           if (quant) bv[q] *= s[q];
         }
+        #pragma unroll
         for (int r = 0; r < 4; ++r)
+          #pragma unroll
           for (int q = 0; q < 4; ++q) acc[r][q] = fma(av[r], bv[q], acc[r][q]);
       }
     }
     for (; p < ke; ++p) {
       float bv[4];
+      #pragma unroll
       for (int q = 0; q < 4; ++q) bv[q] = load_elem(b, br[q] * ldb + p, b_dt) * s[q];
+      #pragma unroll
       for (int r = 0; r < 4; ++r) {
         const float av = load_elem(a, ar[r] + p, a_dt);
+        #pragma unroll
         for (int q = 0; q < 4; ++q) acc[r][q].s0 = fma(av, bv[q], acc[r][q].s0);
       }
     }
   }
+  #pragma unroll
   for (int r = 0; r < 4; ++r) {
     const ulong i = i0 + r;
     if (i < rlo || i >= rhi) continue;
+    #pragma unroll
     for (int q = 0; q < 4; ++q)
       if (j0 + q < n) put(c, i * ldc + j0 + q, c_dt, HSUM16(acc[r][q]), alpha, beta);
   }
