@@ -1,5 +1,5 @@
-// Shared host side of the GEMM family (gemm, gemm_quant, grouped_gemm): the packed-panel path
-// and a device scratch buffer for it. Kernels: kernels/gemm.cl, gemm_common.h.
+// Shared host side of the GEMM family (gemm, gemm_quant, grouped_gemm): the packed-panel path and
+// its device scratch buffer. Kernels: kernels/gemm.cl, gemm_common.h.
 #pragma once
 
 #include "opencl.hpp"
@@ -7,12 +7,12 @@
 namespace dshal::opencl::gemm_detail {
 
 // Up to this many rows of C, products with both operands contiguous along K use the dot-product
-// tiles (no packing; the weight is streamed once per 4 rows).
+// tiles: no packing, the weight is streamed once per 4 rows. Beyond it the packed path wins even
+// with most of its 64-wide panel empty.
 constexpr uint64_t kDotMaxRows = 16;
+constexpr uint64_t kPanel = 64, kTileU = 6;  // PANEL_W and TU in gemm_common.h
 
-inline uint64_t elem_bytes(dshal_dtype t) { return t == DSHAL_DTYPE_F32 ? 4 : t == DSHAL_DTYPE_FP8_E4M3 ? 1 : 2; }
-
-const char* dtype_suffix(dshal_dtype t);  // "f32", "f16", "bf16"
+const char* dtype_suffix(dshal_dtype t);  // "f32", "f16", "bf16", "fp8", "int4"
 
 // An operand as rows r and depth k: element (r, k) of batch bt is element bt * bs + r * rs + k * ks
 // of buffer at offset (bytes); FP8 / INT4 weights carry their scale blocks.
@@ -34,9 +34,28 @@ struct Output {
   uint64_t us = 0, vs = 1, bs = 0;
 };
 
+// A device buffer released when it goes out of scope: OpenCL keeps a released cl_mem alive for
+// the commands already enqueued on it.
+struct Scratch {
+  cl_mem mem = nullptr;
+  Scratch() = default;
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  ~Scratch() {
+    if (mem) clReleaseMemObject(mem);
+  }
+};
+
+// Packs X (f32 / f16 / bf16, V rows, every batch) into f32 panels of 64 rows in *out (gemm_pack).
+dshal_status pack_panels(Stream* s, const Operand& x, uint64_t V, uint64_t k, uint64_t batch, Scratch* out);
+
+// Which tile index runs fastest across work-items: sweep the smaller side (re-read from cache)
+// while the other side's tile stays in L2.
+inline bool sweep_v(uint64_t U, uint64_t V) { return V < U; }
+
 // C(u, v) = alpha * sum_k Y(u, k) X(v, k) + beta * C(u, v) for u < U, v < V, every batch: X is
-// packed into f32 panels (converted, dequantized) in a scratch buffer, Y (f32 / f16 / bf16) is
-// read in place. k >= 1.
+// packed into f32 panels, Y (f32 / f16 / bf16, or a quantized weight of batch 1) is read in
+// place. k >= 1.
 dshal_status run_packed(Stream* s, const Operand& x, const Operand& y, const Output& c, uint64_t U, uint64_t V,
                         uint64_t k, uint64_t batch, float alpha, float beta);
 

@@ -11,7 +11,7 @@ uint64_t weight_bytes(const dshal_prepack_desc& d) {
   uint64_t group;
   if (w.dtype == DSHAL_DTYPE_INT4) group = d.n * d.k / 2;
   else if (w.dtype == DSHAL_DTYPE_FP8_E4M3) group = d.n * d.k;
-  else group = ((d.n - 1) * w.ld + d.k) * gemm_detail::elem_bytes(w.dtype);
+  else group = ((d.n - 1) * w.ld + d.k) * (w.dtype == DSHAL_DTYPE_F32 ? 4 : 2);
   return (d.groups - 1) * d.w_group_stride_bytes + group;
 }
 

@@ -1,5 +1,5 @@
 // Shared pieces of the GEMM family kernels (after dtype.h): 16-wide loads of every weight type,
-// the output update, and the small-M dot-product tile.
+// the output update, the small-M dot-product tile and the packed-panel micro-kernel tile.
 //
 // PoCL runs a work-group as a loop over its work-items, so every kernel here is launched with
 // work-groups of one item that does a whole register tile with explicit float16 vectors; dtype
@@ -8,8 +8,11 @@
 #ifndef DSHAL_GEMM_COMMON_H
 #define DSHAL_GEMM_COMMON_H
 
+// Inner-loop helpers must be inlined: a call inside the micro-kernel's loop spills its accumulators.
+#define GEMM_INLINE inline __attribute__((always_inline))
+
 // Elements i .. i+15 as f32 (INT4: i even, so they are whole bytes).
-inline float16 load16(global const uchar* p, ulong i, int dt) {
+GEMM_INLINE float16 load16(global const uchar* p, ulong i, int dt) {
   switch (dt) {
     case DT_F32: return vload16(0, (global const float*)p + i);
     case DT_F16: return vload_half16(0, (global const half*)p + i);
@@ -33,6 +36,26 @@ inline float16 load16(global const uchar* p, ulong i, int dt) {
   }
 }
 
+// e4m3fn as f32 without fp8_to_f32's ldexp (exact, so the same values).
+inline float fp8_value(uint v) {
+  const uint e = (v >> 3) & 15u, man = v & 7u;
+  float mag = e == 0u ? (float)man * 0x1p-9f : as_float(((e + 120u) << 23) | (man << 20));
+  if (e == 15u && man == 7u) mag = NAN;
+  return as_float(as_uint(mag) | ((v & 0x80u) << 24));
+}
+
+// Element i as f32 (load_elem's float types, inlined).
+GEMM_INLINE float load1(global const uchar* p, ulong i, int dt) {
+  switch (dt) {
+    case DT_F32: return ((global const float*)p)[i];
+    case DT_F16: return vload_half(i, (global const half*)p);
+    case DT_BF16: return bf16_to_f32(((global const ushort*)p)[i]);
+    case DT_FP8: return fp8_value(p[i]);
+    case DT_INT4: return (float)int4_at(p, i);
+    default: return NAN;
+  }
+}
+
 inline bool is_quant(int dt) { return dt == DT_FP8 || dt == DT_INT4; }
 
 // c[ci] = alpha * acc + beta * c[ci]; beta == 0 never reads C (NaN there is overwritten).
@@ -51,9 +74,9 @@ inline void put(global uchar* c, ulong ci, int c_dt, float acc, float alpha, flo
 // [rlo, rhi) and columns past n repeat a valid one (every load stays in bounds) and are not
 // stored. Quantized B rows (FP8, INT4) are dequantized with their scale block: K is walked one
 // scale block at a time so each 16-wide load needs one scale per row.
-inline void dot_tile(global const uchar* a, int a_dt, ulong lda, global const uchar* b, int b_dt, ulong ldb,
-                     global const float* scales, uint bn, uint bk, global uchar* c, int c_dt, ulong ldc, ulong i0,
-                     ulong rlo, ulong rhi, ulong j0, ulong n, ulong k, float alpha, float beta) {
+GEMM_INLINE void dot_tile(global const uchar* a, int a_dt, ulong lda, global const uchar* b, int b_dt, ulong ldb,
+                          global const float* scales, uint bn, uint bk, global uchar* c, int c_dt, ulong ldc,
+                          ulong i0, ulong rlo, ulong rhi, ulong j0, ulong n, ulong k, float alpha, float beta) {
   ulong ar[4], br[4];
   #pragma unroll
   for (int r = 0; r < 4; ++r) {
@@ -94,10 +117,10 @@ inline void dot_tile(global const uchar* a, int a_dt, ulong lda, global const uc
     for (; p < ke; ++p) {
       float bv[4];
       #pragma unroll
-      for (int q = 0; q < 4; ++q) bv[q] = load_elem(b, br[q] * ldb + p, b_dt) * s[q];
+      for (int q = 0; q < 4; ++q) bv[q] = load1(b, br[q] * ldb + p, b_dt) * s[q];
       #pragma unroll
       for (int r = 0; r < 4; ++r) {
-        const float av = load_elem(a, ar[r] + p, a_dt);
+        const float av = load1(a, ar[r] + p, a_dt);
         #pragma unroll
         for (int q = 0; q < 4; ++q) acc[r][q].s0 = fma(av, bv[q], acc[r][q].s0);
       }
@@ -110,6 +133,65 @@ inline void dot_tile(global const uchar* a, int a_dt, ulong lda, global const uc
     #pragma unroll
     for (int q = 0; q < 4; ++q)
       if (j0 + q < n) put(c, i * ldc + j0 + q, c_dt, HSUM16(acc[r][q]), alpha, beta);
+  }
+}
+
+#define PANEL_W 64  // packed panel width: NV float16 vectors
+#define NV 4
+#define TU 6  // rows of the unpacked side per work-item
+
+// One TU x PANEL_W tile of C(u, v) = alpha * sum_k Y(u, k) X(v, k) + beta * C(u, v).
+//   x: the tile's packed panel, NV float16 per k (X converted to f32, zero past its end);
+//   Y(u, k): element u * y_us + k * y_ks of y, dtype y_dt (a literal at each call); FP8 and INT4
+//     are times scales[(u / bn) * sld + k / bk], so K is walked one scale block at a time;
+//   C(u, v): element u * c_us + v * c_vs of c. Rows u >= U repeat the last one and are not stored;
+//   only v in [vlo, vhi) is stored.
+// 24 float16 accumulators and 4 panel vectors fit AVX-512's 32 registers; each k broadcasts TU
+// scalars of Y against the panel.
+GEMM_INLINE void packed_tile(global const float16* x, global const uchar* y, int y_dt, ulong y_us, ulong y_ks,
+                             global const float* scales, uint bn, uint bk, global uchar* c, int c_dt, ulong c_us,
+                             ulong c_vs, ulong u0, ulong U, ulong v0, ulong vlo, ulong vhi, ulong k, float alpha,
+                             float beta) {
+  ulong yr[TU];
+  #pragma unroll
+  for (int r = 0; r < TU; ++r) yr[r] = min(u0 + r, U - 1);
+  float16 acc[TU][NV];
+  #pragma unroll
+  for (int r = 0; r < TU; ++r)
+    #pragma unroll
+    for (int q = 0; q < NV; ++q) acc[r][q] = 0.0f;
+  const bool quant = is_quant(y_dt);
+  const ulong kstep = quant ? bk : k, sld = quant ? (k + bk - 1) / bk : 0;
+  for (ulong kb = 0; kb < k; kb += kstep) {
+    const ulong ke = min(kb + kstep, k);
+    float s[TU];
+    #pragma unroll
+    for (int r = 0; r < TU; ++r) s[r] = quant ? scales[(yr[r] / bn) * sld + kb / bk] : 1.0f;
+    for (ulong p = kb; p < ke; ++p) {
+      float16 xv[NV];
+      #pragma unroll
+      for (int q = 0; q < NV; ++q) xv[q] = x[p * NV + q];
+      #pragma unroll
+      for (int r = 0; r < TU; ++r) {
+        const ulong i = yr[r] * y_us + p * y_ks;
+        const float16 yv = (float16)(load1(y, i, y_dt) * s[r]);
+        #pragma unroll
+        for (int q = 0; q < NV; ++q) acc[r][q] = fma(yv, xv[q], acc[r][q]);
+      }
+    }
+  }
+  const ulong vb = max(v0, vlo), ve = min(v0 + PANEL_W, vhi);
+  #pragma unroll
+  for (int r = 0; r < TU; ++r) {
+    if (u0 + r >= U) break;
+    #pragma unroll
+    for (int q = 0; q < NV; ++q) {
+      const float* lanes = (const float*)&acc[r][q];
+      for (int l = 0; l < 16; ++l) {
+        const ulong v = v0 + q * 16 + l;
+        if (v >= vb && v < ve) put(c, (u0 + r) * c_us + v * c_vs, c_dt, lanes[l], alpha, beta);
+      }
+    }
   }
 }
 
