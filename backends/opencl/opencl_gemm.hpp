@@ -6,9 +6,9 @@
 
 namespace dshal::opencl::gemm_detail {
 
-// Up to this many rows of C, products with both operands contiguous along K use the dot-product
-// tiles: no packing, the weight is streamed once per 4 rows. Beyond it the packed path wins even
-// with most of its 64-wide panel empty.
+// Up to this many rows of C, gemm skips the packing (dot-product tiles when both operands are
+// contiguous along K, B's rows read in place when B is stored K x N): the weight is streamed once
+// per 4 rows. Beyond it the packed path wins even with most of its 64-wide panel empty.
 constexpr uint64_t kDotMaxRows = 16;
 constexpr uint64_t kPanel = 64, kTileU = 6;  // PANEL_W and TU in gemm_common.h
 
@@ -46,18 +46,31 @@ struct Scratch {
   }
 };
 
-// Packs X (f32 / f16 / bf16, V rows, every batch) into f32 panels of 64 rows in *out (gemm_pack).
-dshal_status pack_panels(Stream* s, const Operand& x, uint64_t V, uint64_t k, uint64_t batch, Scratch* out);
+// The vector side of the micro-kernel: X(v, k) of tile t (64 values of v) at element
+// bt * bs + t * ts + (v - 64 t) + k * ks of mem at offset (bytes), valid for v < extent.
+struct XSide {
+  cl_mem mem = nullptr;
+  uint64_t offset = 0;
+  dshal_dtype dtype = DSHAL_DTYPE_F32;
+  uint64_t ts = 0, ks = 0, bs = 0, extent = 0;
+};
+
+// X read in place: an operand contiguous along v (rs == 1).
+XSide in_place(Stream* s, const Operand& x, uint64_t V);
+
+// Packs X (f32 / f16 / bf16, V rows, every batch) into f32 panels of 64 rows in *scratch
+// (gemm_pack), zero past V.
+dshal_status pack_panels(Stream* s, const Operand& x, uint64_t V, uint64_t k, uint64_t batch, Scratch* scratch,
+                         XSide* out);
 
 // Which tile index runs fastest across work-items: sweep the smaller side (re-read from cache)
 // while the other side's tile stays in L2.
 inline bool sweep_v(uint64_t U, uint64_t V) { return V < U; }
 
-// C(u, v) = alpha * sum_k Y(u, k) X(v, k) + beta * C(u, v) for u < U, v < V, every batch: X is
-// packed into f32 panels, Y (f32 / f16 / bf16, or a quantized weight of batch 1) is read in
-// place. k >= 1.
-dshal_status run_packed(Stream* s, const Operand& x, const Operand& y, const Output& c, uint64_t U, uint64_t V,
-                        uint64_t k, uint64_t batch, float alpha, float beta);
+// C(u, v) = alpha * sum_k Y(u, k) X(v, k) + beta * C(u, v) for u < U, v < V, every batch; Y
+// (f32 / f16 / bf16, or a quantized weight of batch 1 against packed X) is read in place. k >= 1.
+dshal_status run_tiles(Stream* s, const XSide& x, const Operand& y, const Output& c, uint64_t U, uint64_t V,
+                       uint64_t k, uint64_t batch, float alpha, float beta);
 
 // C = beta * C for an m x n matrix (each of batch, bs elements apart): K == 0 or alpha == 0.
 dshal_status run_scale(Stream* s, const dshal_matrix& c, uint64_t m, uint64_t n, uint64_t batch, float beta);

@@ -36,7 +36,10 @@ dshal_status gemm_quant(dshal_stream stream, const dshal_gemm_quant_desc* d) {
     const Operand x{d->a.buffer, d->a.offset, d->a.dtype, d->a.ld, 1, 0};
     const Operand y{w.buffer, w.offset, w.dtype, d->k, 1, 0, w.scales, w.scales_offset, w.block_n, w.block_k};
     const Output c{d->c.buffer, d->c.offset, d->c.dtype, 1, d->c.ld, 0};  // C(u = j, v = i)
-    return run_packed(s, x, y, c, d->n, d->m, d->k, 1, d->alpha, d->beta);
+    Scratch scratch;
+    XSide packed;
+    if (dshal_status st = pack_panels(s, x, d->m, d->k, 1, &scratch, &packed); st != DSHAL_OK) return st;
+    return run_tiles(s, packed, y, c, d->n, d->m, d->k, 1, d->alpha, d->beta);
   });
 }
 

@@ -24,13 +24,14 @@ dshal_status grouped_gemm(dshal_stream stream, const dshal_grouped_gemm_desc* d)
     const uint64_t ldw = quant ? d->k : w.ld;
     const cl_uint bn = quant ? w.block_n : 1, bk = quant ? w.block_k : 1;
     if (d->k > 0 && d->m >= kPackedRowsPerGroup * d->groups) {
-      Scratch packed;
+      Scratch scratch;
+      XSide packed;
       const Operand a{d->a.buffer, d->a.offset, d->a.dtype, d->a.ld, 1, 0};
-      if (dshal_status st = pack_panels(s, a, d->m, d->k, 1, &packed); st != DSHAL_OK) return st;
+      if (dshal_status st = pack_panels(s, a, d->m, d->k, 1, &scratch, &packed); st != DSHAL_OK) return st;
       const bool v_fast = sweep_v(d->n, d->m);
       const uint64_t tu = ceil_div(d->n, kTileU), tv = ceil_div(d->m, kPanel);
       return Launch(s, "gemm_grouped.cl", (std::string("grouped_gemm_packed_") + dtype_suffix(w.dtype)).c_str())
-          .arg(packed.mem)
+          .arg(scratch.mem)
           .buffer(w.buffer, w.offset).arg(cl_ulong(ldw)).arg(cl_ulong(d->w_group_stride_bytes))
           .buffer(w.scales, w.scales_offset).arg(cl_ulong(d->scales_group_stride_bytes)).arg(bn).arg(bk)
           .buffer(d->offsets).arg(cl_ulong(d->groups))

@@ -1,12 +1,12 @@
 // GEMM: C_b = alpha * op(A_b) * op(B_b) + beta * C_b, any mix of f32 / f16 / bf16, f32 accumulate.
 //
-// Large products run in two steps. One operand (X, the "vector side") is packed into f32 panels
-// P[panel][k][64] (zero past its end), so the micro-kernel (packed_tile, gemm_common.h) reads one
-// contiguous stream of 4 float16 per k; the other operand (Y) is read where it is, 6 scalars per
-// k broadcast against those vectors. gemm_quant and grouped_gemm pack A and read the quantized
-// weight as Y.
-// Small M with both operands contiguous along K (C = A B^T, the Linear layout) skips the packing
-// and runs dot_tile (gemm_common.h) instead.
+// The micro-kernel (gemm_tile, gemm_common.h) takes one operand (X, the "vector side") as 4
+// float16 per k and broadcasts 6 scalars of the other (Y) against them. X must be contiguous along
+// its rows' index: B stored K x N and A stored K x M are read in place; with C = A B^T (both
+// contiguous along K, the Linear layout) the cheaper side is first packed into f32 panels
+// P[panel][k][64] (zero past its end). gemm_quant and grouped_gemm pack A and read the quantized
+// weight as Y. Small M with C = A B^T runs dot_tile (gemm_common.h) instead, which needs no
+// packing and streams B once per 4 rows.
 #include "dtype.h"
 #include "gemm_common.h"
 
@@ -36,31 +36,40 @@ kernel void gemm_pack(global const uchar* x_, ulong x_off, int x_dt, ulong vs, u
   }
 }
 
-// C(u, v) at element bt * c_bs + u * c_us + v * c_vs for u < U, v < V, with X packed by gemm_pack
-// and Y(u, k) at element bt * y_bs + u * y_us + k * y_ks (scales for FP8 / INT4: gemm_quant's
-// weight). Global (tiles, tiles, batch): `v_fast` picks which tile index varies fastest across
-// work-items. The swept side should be the smaller one (it is re-read from cache) while the
-// other side's tile stays in L2.
-#define PACKED_KERNEL(name, y_dt)                                                                                 \
-  kernel void name(global const float* xp, global const uchar* y, ulong y_off, ulong y_us, ulong y_ks,         \
-                   ulong y_bs, global const uchar* scales, ulong s_off, uint bn, uint bk, global uchar* c,     \
-                   ulong c_off, int c_dt, ulong c_us, ulong c_vs, ulong c_bs, ulong U, ulong V, ulong k,       \
-                   float alpha, float beta, int v_fast) {                                                       \
+// C(u, v) at element bt * c_bs + u * c_us + v * c_vs for u < U, v < V. X(v, k) of tile tv at
+// element bt * x_bs + tv * x_ts + (v - 64 tv) + k * x_ks, valid up to v < x_v (packed panels:
+// padded with zeros); Y(u, k) at element bt * y_bs + u * y_us + k * y_ks (FP8 / INT4 with scales:
+// gemm_quant's weight, batch 1). Global (tiles, tiles, batch): `v_fast` picks which tile index
+// varies fastest across work-items. The swept side should be the smaller one (it is re-read from
+// cache) while the other side's tile stays in L2.
+#define TILE_KERNEL(name, x_dt, y_dt)                                                                             \
+  kernel void name(global const uchar* x, ulong x_off, ulong x_ts, ulong x_ks, ulong x_bs, ulong x_v,           \
+                   global const uchar* y, ulong y_off, ulong y_us, ulong y_ks, ulong y_bs,                      \
+                   global const uchar* scales, ulong s_off, uint bn, uint bk, global uchar* c, ulong c_off,     \
+                   int c_dt, ulong c_us, ulong c_vs, ulong c_bs, ulong U, ulong V, ulong k, float alpha,        \
+                   float beta, int v_fast) {                                                                    \
     const ulong tv = v_fast ? get_global_id(0) : get_global_id(1);                                              \
     const ulong tu = v_fast ? get_global_id(1) : get_global_id(0), bt = get_global_id(2);                      \
-    if (tu * TU >= U || tv * PANEL_W >= V) return;                                                              \
-    const ulong panels = (V + PANEL_W - 1) / PANEL_W;                                                           \
+    const ulong v0 = tv * PANEL_W;                                                                              \
+    if (tu * TU >= U || v0 >= V) return;                                                                        \
     /* Batches of Y are only plain types: element offsets are whole bytes. */                                   \
     const ulong ye = y_dt == DT_F32 ? 4 : 2, ce = c_dt == DT_F32 ? 4 : 2;                                       \
-    packed_tile((global const float16*)xp + (bt * panels + tv) * k * NV, y + y_off + bt * y_bs * ye, y_dt,     \
-                y_us, y_ks, (global const float*)(scales + s_off), bn, bk, c + c_off + bt * c_bs * ce, c_dt,   \
-                c_us, c_vs, tu * TU, U, tv * PANEL_W, 0, V, k, alpha, beta);                                   \
+    gemm_tile(x + x_off, x_dt, bt * x_bs + tv * x_ts, x_ks, min((ulong)PANEL_W, x_v - v0),                     \
+              y + y_off + bt * y_bs * ye, y_dt, y_us, y_ks, (global const float*)(scales + s_off), bn, bk,     \
+              c + c_off + bt * c_bs * ce, c_dt, c_us, c_vs, tu * TU, U, v0, 0, V, k, alpha, beta);             \
   }
-PACKED_KERNEL(gemm_packed_f32, DT_F32)
-PACKED_KERNEL(gemm_packed_f16, DT_F16)
-PACKED_KERNEL(gemm_packed_bf16, DT_BF16)
-PACKED_KERNEL(gemm_packed_fp8, DT_FP8)
-PACKED_KERNEL(gemm_packed_int4, DT_INT4)
+// Packed (f32) X against every Y type; X read in place as f16 / bf16 against the plain ones.
+TILE_KERNEL(gemm_tile_f32_f32, DT_F32, DT_F32)
+TILE_KERNEL(gemm_tile_f32_f16, DT_F32, DT_F16)
+TILE_KERNEL(gemm_tile_f32_bf16, DT_F32, DT_BF16)
+TILE_KERNEL(gemm_tile_f32_fp8, DT_F32, DT_FP8)
+TILE_KERNEL(gemm_tile_f32_int4, DT_F32, DT_INT4)
+TILE_KERNEL(gemm_tile_f16_f32, DT_F16, DT_F32)
+TILE_KERNEL(gemm_tile_f16_f16, DT_F16, DT_F16)
+TILE_KERNEL(gemm_tile_f16_bf16, DT_F16, DT_BF16)
+TILE_KERNEL(gemm_tile_bf16_f32, DT_BF16, DT_F32)
+TILE_KERNEL(gemm_tile_bf16_f16, DT_BF16, DT_F16)
+TILE_KERNEL(gemm_tile_bf16_bf16, DT_BF16, DT_BF16)
 
 // Small M, C = A B^T: one 4x4 dot_tile per work-item. Global (n / 4, m / 4, batch).
 #define DOT_KERNEL(name, a_dt_expr, b_dt_expr)                                                                  \

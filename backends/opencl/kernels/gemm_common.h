@@ -1,5 +1,5 @@
 // Shared pieces of the GEMM family kernels (after dtype.h): 16-wide loads of every weight type,
-// the output update, the small-M dot-product tile and the packed-panel micro-kernel tile.
+// the output update, the small-M dot-product tile and the micro-kernel tile.
 //
 // PoCL runs a work-group as a loop over its work-items, so every kernel here is launched with
 // work-groups of one item that does a whole register tile with explicit float16 vectors; dtype
@@ -54,6 +54,14 @@ GEMM_INLINE float load1(global const uchar* p, ulong i, int dt) {
     case DT_INT4: return (float)int4_at(p, i);
     default: return NAN;
   }
+}
+
+// Elements i .. i + lanes - 1 (lanes <= 16) as f32, 0 past them.
+GEMM_INLINE float16 load16_part(global const uchar* p, ulong i, int dt, ulong lanes) {
+  float16 v = 0.0f;
+  float* l = (float*)&v;
+  for (ulong j = 0; j < lanes; ++j) l[j] = load1(p, i + j, dt);
+  return v;
 }
 
 inline bool is_quant(int dt) { return dt == DT_FP8 || dt == DT_INT4; }
@@ -141,26 +149,30 @@ GEMM_INLINE void dot_tile(global const uchar* a, int a_dt, ulong lda, global con
 #define TU 6  // rows of the unpacked side per work-item
 
 // One TU x PANEL_W tile of C(u, v) = alpha * sum_k Y(u, k) X(v, k) + beta * C(u, v).
-//   x: the tile's packed panel, NV float16 per k (X converted to f32, zero past its end);
-//   Y(u, k): element u * y_us + k * y_ks of y, dtype y_dt (a literal at each call); FP8 and INT4
-//     are times scales[(u / bn) * sld + k / bk], so K is walked one scale block at a time;
+//   X(v0 + l, k): element x0 + l + k * x_ks of x (dtype x_dt), for lanes l < x_lanes (0 past
+//     them): packed f32 panels, or an operand read in place where it is contiguous along v;
+//   Y(u, k): element u * y_us + k * y_ks of y, dtype y_dt; FP8 and INT4 are times
+//     scales[(u / bn) * sld + k / bk], so K is walked one scale block at a time;
 //   C(u, v): element u * c_us + v * c_vs of c. Rows u >= U repeat the last one and are not stored;
 //   only v in [vlo, vhi) is stored.
-// 24 float16 accumulators and 4 panel vectors fit AVX-512's 32 registers; each k broadcasts TU
-// scalars of Y against the panel.
-GEMM_INLINE void packed_tile(global const float16* x, global const uchar* y, int y_dt, ulong y_us, ulong y_ks,
-                             global const float* scales, uint bn, uint bk, global uchar* c, int c_dt, ulong c_us,
-                             ulong c_vs, ulong u0, ulong U, ulong v0, ulong vlo, ulong vhi, ulong k, float alpha,
-                             float beta) {
-  ulong yr[TU];
+// The dtypes are literals at each call. 24 float16 accumulators and 4 X vectors fit AVX-512's 32
+// registers; each k broadcasts TU scalars of Y against the X vectors.
+GEMM_INLINE void gemm_tile(global const uchar* x, int x_dt, ulong x0, ulong x_ks, ulong x_lanes,
+                           global const uchar* y, int y_dt, ulong y_us, ulong y_ks, global const float* scales,
+                           uint bn, uint bk, global uchar* c, int c_dt, ulong c_us, ulong c_vs, ulong u0, ulong U,
+                           ulong v0, ulong vlo, ulong vhi, ulong k, float alpha, float beta) {
+  ulong yr[TU], yo[TU];  // rows of Y, their first elements
   #pragma unroll
-  for (int r = 0; r < TU; ++r) yr[r] = min(u0 + r, U - 1);
+  for (int r = 0; r < TU; ++r) {
+    yr[r] = min(u0 + r, U - 1);
+    yo[r] = yr[r] * y_us;
+  }
   float16 acc[TU][NV];
   #pragma unroll
   for (int r = 0; r < TU; ++r)
     #pragma unroll
     for (int q = 0; q < NV; ++q) acc[r][q] = 0.0f;
-  const bool quant = is_quant(y_dt);
+  const bool quant = is_quant(y_dt), full = x_lanes == PANEL_W;
   const ulong kstep = quant ? bk : k, sld = quant ? (k + bk - 1) / bk : 0;
   for (ulong kb = 0; kb < k; kb += kstep) {
     const ulong ke = min(kb + kstep, k);
@@ -169,12 +181,19 @@ GEMM_INLINE void packed_tile(global const float16* x, global const uchar* y, int
     for (int r = 0; r < TU; ++r) s[r] = quant ? scales[(yr[r] / bn) * sld + kb / bk] : 1.0f;
     for (ulong p = kb; p < ke; ++p) {
       float16 xv[NV];
-      #pragma unroll
-      for (int q = 0; q < NV; ++q) xv[q] = x[p * NV + q];
+      if (full) {
+        #pragma unroll
+        for (int q = 0; q < NV; ++q) xv[q] = load16(x, x0 + p * x_ks + q * 16, x_dt);
+      } else {  // the last tile of an operand read in place
+        #pragma unroll
+        for (int q = 0; q < NV; ++q) {
+          const ulong lanes = clamp(x_lanes, (ulong)(q * 16), (ulong)(q * 16 + 16)) - q * 16;
+          xv[q] = load16_part(x, x0 + p * x_ks + q * 16, x_dt, lanes);
+        }
+      }
       #pragma unroll
       for (int r = 0; r < TU; ++r) {
-        const ulong i = yr[r] * y_us + p * y_ks;
-        const float16 yv = (float16)(load1(y, i, y_dt) * s[r]);
+        const float16 yv = (float16)(load1(y, yo[r] + p * y_ks, y_dt) * s[r]);
         #pragma unroll
         for (int q = 0; q < NV; ++q) acc[r][q] = fma(yv, xv[q], acc[r][q]);
       }

@@ -37,7 +37,7 @@ inline void grouped_dot(global const uchar* a, ulong a_off, int a_dt, ulong lda,
 }
 
 // Many rows per group: A packed by gemm_pack (gemm.cl) into panels of 64 rows, each work-item one
-// packed_tile of 64 rows x 6 weight rows per group its rows touch. Global (tiles, tiles).
+// gemm_tile of 64 rows x 6 weight rows per group its rows touch. Global (tiles, tiles).
 inline void grouped_packed(global const float* xp, global const uchar* w, ulong w_off, int w_dt, ulong ldw, ulong w_gs,
                            global const uchar* scales, ulong s_off, ulong s_gs, uint bn, uint bk,
                            global const uchar* offsets, ulong o_off, ulong groups, global uchar* c, ulong c_off,
@@ -50,9 +50,9 @@ inline void grouped_packed(global const float* xp, global const uchar* w, ulong 
   for (ulong g = 0; g < groups; ++g) {
     const ulong lo = (ulong)off[g], hi = (ulong)off[g + 1];
     if (max(lo, v0) >= min(hi, v0 + PANEL_W)) continue;
-    packed_tile((global const float16*)xp + tv * k * NV, w + w_off + g * w_gs, w_dt, ldw, 1,
-                (global const float*)(scales + s_off + g * s_gs), bn, bk, c + c_off, c_dt, 1, ldc, u0, n, v0, lo, hi,
-                k, 1.0f, 0.0f);
+    gemm_tile((global const uchar*)xp, DT_F32, tv * k * PANEL_W, PANEL_W, PANEL_W, w + w_off + g * w_gs, w_dt, ldw, 1,
+              (global const float*)(scales + s_off + g * s_gs), bn, bk, c + c_off, c_dt, 1, ldc, u0, n, v0, lo, hi, k,
+              1.0f, 0.0f);
   }
 }
 
