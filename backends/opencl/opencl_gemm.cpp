@@ -1,5 +1,5 @@
-// opencl gemm (every dtype mix, transposes, strided and side-by-side batches) and the packed-panel
-// path it shares with gemm_quant and grouped_gemm.
+// opencl gemm (every dtype mix, transposes, strided and side-by-side batches), and the packing and
+// micro-kernel launches it shares with gemm_quant and grouped_gemm.
 #include "opencl_gemm.hpp"
 
 #include <string>
@@ -34,7 +34,7 @@ dshal_status pack_panels(Stream* s, const Operand& x, uint64_t V, uint64_t k, ui
   if (err != CL_SUCCESS) return cl_fail(err, "clCreateBuffer(GEMM packing scratch, " + std::to_string(bytes) + " bytes)");
   *out = XSide{scratch->mem, 0, DSHAL_DTYPE_F32, kPanel * k, kPanel, panels * kPanel * k, panels * kPanel};
   return Launch(s, "gemm.cl", "gemm_pack")
-      .buffer(x.buffer, x.offset).arg(cl_int(x.dtype)).arg(cl_ulong(x.rs)).arg(cl_ulong(x.ks)).arg(cl_ulong(x.bs))
+      .buffer(x.buffer, x.offset).arg(cl_int(x.dtype)).arg(cl_ulong(x.rs)).arg(cl_ulong(x.bs))
       .arg(scratch->mem).arg(cl_ulong(V)).arg(cl_ulong(k))
       .run({ceil_div(k, kPackK), panels, batch}, {1, 1, 1});
 }

@@ -1,5 +1,5 @@
-// Shared host side of the GEMM family (gemm, gemm_quant, grouped_gemm): the packed-panel path and
-// its device scratch buffer. Kernels: kernels/gemm.cl, gemm_common.h.
+// Shared host side of the GEMM family (gemm, gemm_quant, grouped_gemm): packing into a device
+// scratch buffer and the micro-kernel's launch. Kernels: kernels/gemm.cl, gemm_common.h.
 #pragma once
 
 #include "opencl.hpp"
@@ -58,8 +58,8 @@ struct XSide {
 // X read in place: an operand contiguous along v (rs == 1).
 XSide in_place(Stream* s, const Operand& x, uint64_t V);
 
-// Packs X (f32 / f16 / bf16, V rows, every batch) into f32 panels of 64 rows in *scratch
-// (gemm_pack), zero past V.
+// Packs X (f32 / f16 / bf16, V rows contiguous along k, every batch) into f32 panels of 64 rows
+// in *scratch (gemm_pack), zero past V.
 dshal_status pack_panels(Stream* s, const Operand& x, uint64_t V, uint64_t k, uint64_t batch, Scratch* scratch,
                          XSide* out);
 

@@ -12,27 +12,25 @@
 
 #define PACK_K 64  // k per packing work-item
 
-// P[bt][panel][k][PANEL_W] <- X(v, k) at element bt * x_bs + v * vs + k * ks (f32 / f16 / bf16),
-// 0 for v >= V. Global (k blocks, panels, batch).
-kernel void gemm_pack(global const uchar* x_, ulong x_off, int x_dt, ulong vs, ulong ks, ulong x_bs,
-                      global float* dst, ulong V, ulong k) {
+// P[bt][panel][k][PANEL_W] <- X(v, k) at element bt * x_bs + v * x_rs + k (f32 / f16 / bf16 rows
+// contiguous along k: only C = A B^T packs), 0 for v >= V. Global (k blocks, panels, batch).
+kernel void gemm_pack(global const uchar* x_, ulong x_off, int x_dt, ulong x_rs, ulong x_bs, global float* dst,
+                      ulong V, ulong k) {
   const ulong k0 = get_global_id(0) * PACK_K, panel = get_global_id(1), bt = get_global_id(2);
   if (k0 >= k) return;
   const ulong ke = min(k0 + PACK_K, k), panels = (V + PANEL_W - 1) / PANEL_W;
   global const uchar* x = x_ + x_off;
   global float* d = dst + ((bt * panels + panel) * k) * PANEL_W;
-  // Walk the source along whichever of v and k is contiguous.
-  if (ks == 1) {
-    for (ulong l = 0; l < PANEL_W; ++l) {
-      const ulong v = panel * PANEL_W + l;
-      for (ulong p = k0; p < ke; ++p) d[p * PANEL_W + l] = v < V ? load_elem(x, bt * x_bs + v * vs + p, x_dt) : 0.0f;
-    }
-  } else {
-    for (ulong p = k0; p < ke; ++p)
-      for (ulong l = 0; l < PANEL_W; ++l) {
-        const ulong v = panel * PANEL_W + l;
-        d[p * PANEL_W + l] = v < V ? load_elem(x, bt * x_bs + v * vs + p * ks, x_dt) : 0.0f;
+  for (ulong l = 0; l < PANEL_W; ++l) {
+    const ulong v = panel * PANEL_W + l, row = bt * x_bs + v * x_rs;
+    ulong p = k0;
+    if (v < V)
+      for (; p + 16 <= ke; p += 16) {
+        const float16 r = load16(x, row + p, x_dt);
+        const float* rl = (const float*)&r;
+        for (int j = 0; j < 16; ++j) d[(p + j) * PANEL_W + l] = rl[j];
       }
+    for (; p < ke; ++p) d[p * PANEL_W + l] = v < V ? load1(x, row + p, x_dt) : 0.0f;
   }
 }
 
