@@ -1,5 +1,6 @@
-// opencl prepack_weight: the kernels read the plain layout at full speed, so the "packed" buffer
-// is a device-side copy of the weight range (scales stay where they are), enqueued on the stream.
+// opencl prepack_weight: the GEMM kernels take weights in their plain layout (gemm packs what it
+// needs per call), so the "packed" buffer is a device-side copy of the weight range, enqueued on
+// the stream; the scales stay where they are.
 #include "opencl_gemm.hpp"
 
 namespace dshal::opencl {

@@ -144,7 +144,7 @@ GEMM_INLINE void dot_tile(global const uchar* a, int a_dt, ulong lda, global con
   }
 }
 
-#define PANEL_W 64  // packed panel width: NV float16 vectors
+#define PANEL_W 64  // X values per tile (a packed panel): NV float16 vectors
 #define NV 4
 #define TU 6  // rows of the unpacked side per work-item
 
