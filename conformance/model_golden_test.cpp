@@ -122,7 +122,9 @@ void check_bf16(const std::string& id, const std::string& name, AttentionForm fo
     worst_cos = std::min(worst_cos, cos);
     EXPECT_GE(cos, 0.999) << name << " row " << r << ": cosine of bf16 and f32 logits";
     const RowStats a = row_stats(&f32[r * V], V), b = row_stats(&bf16[r * V], V);
-    if (a.lead > 0.01 * a.max_abs) EXPECT_EQ(a.top, b.top) << name << " row " << r << ": bf16 argmax";
+    if (a.lead > 0.01 * a.max_abs) {
+      EXPECT_EQ(a.top, b.top) << name << " row " << r << ": bf16 argmax";
+    }
   }
   testing::Test::RecordProperty("worst_cosine", fmt::format("{:.6f}", worst_cos));
 }

@@ -4,6 +4,7 @@
 # Arguments: DSHAL (the CLI), OUT (a scratch folder).
 file(REMOVE_RECURSE ${OUT})
 set(ENV{DSHAL_OPENCL_CACHE_DIR} ${OUT}/program-cache)
+set(ENV{POCL_CACHE_DIR} ${OUT}/pocl-cache)  # PoCL's own kernel cache starts cold too
 set(ENV{DSHAL_LOG_LEVEL} 1)  # the adapter's "compiled ..." lines are info
 
 function(conform run)
