@@ -2,12 +2,14 @@
 #include "registry.hpp"
 
 extern "C" dshal_status dshal_cpu_negotiate(uint32_t, uint32_t, const dshal_host_services*, const dshal_adapter_table**);
+extern "C" dshal_status dshal_vulkan_negotiate(uint32_t, uint32_t, const dshal_host_services*, const dshal_adapter_table**);
 extern "C" dshal_status dshal_opencl_negotiate(uint32_t, uint32_t, const dshal_host_services*, const dshal_adapter_table**);
 
 namespace dshal::detail {
 
 std::span<const BuiltinAdapter> builtin_adapters() {
   static const BuiltinAdapter list[] = {
+      {"vulkan", dshal_vulkan_negotiate},
       {"opencl", dshal_opencl_negotiate},
       {"cpu", dshal_cpu_negotiate},
   };

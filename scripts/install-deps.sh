@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenblas-dev libclblast-dev                    # benchmark peers only
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
-  libvulkan-dev glslc mesa-vulkan-drivers
+  libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers
 )
 
 missing=()

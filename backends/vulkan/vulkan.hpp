@@ -1,0 +1,218 @@
+// backends/vulkan internals: every physical device with a compute queue family, one VkDevice per
+// opened device, buffers as VkBuffer + VkDeviceMemory, streams that batch commands into command
+// buffers submitted with a timeline semaphore, and compute pipelines from embedded SPIR-V.
+#pragma once
+
+#include <vulkan/vulkan.h>
+#include <dshal/adapter.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dshal::vulkan {
+
+// ---- errors and logging (vulkan_adapter.cpp) ----
+void set_error(std::string msg);
+const char* last_error();
+dshal_status fail(dshal_status code, std::string msg);
+// Runs f, turning any escaping exception into a status (nothing crosses the C ABI).
+dshal_status guarded(const std::function<dshal_status()>& f);
+// Maps a VkResult of `what` (the API call and its subject) to a dshal status and message.
+dshal_status vk_fail(VkResult r, const std::string& what);
+void log(int level, const std::string& message);
+
+// A zeroed Vulkan struct with its sType (and pNext chain).
+template <class T>
+T make(VkStructureType type, void* next = nullptr) {
+  T x{};
+  x.sType = type;
+  x.pNext = next;
+  return x;
+}
+
+#define DSHAL_VK_RETURN_IF_ERROR(call, what)                                 \
+  do {                                                                       \
+    const VkResult dshal_vk_r_ = (call);                                     \
+    if (dshal_vk_r_ != VK_SUCCESS) return vk_fail(dshal_vk_r_, (what));      \
+  } while (0)
+
+// Validation layer messages (DSHAL_VULKAN_VALIDATION=1): each is logged at level 3 and counted;
+// the first one not yet reported fails the next synchronize / event query of any stream with
+// DSHAL_ERROR_DEVICE (the messenger is per instance, so a message cannot be pinned to a stream).
+void note_validation_message(const std::string& message);
+dshal_status take_validation_error();
+
+// ---- instance and physical devices (vulkan_platform.cpp) ----
+struct PhysicalDevice {
+  VkPhysicalDevice handle = VK_NULL_HANDLE;
+  uint32_t family = 0;  // a queue family with VK_QUEUE_COMPUTE_BIT
+  VkPhysicalDeviceProperties props{};
+  VkPhysicalDeviceMemoryProperties memory{};
+  uint64_t max_alloc = 0;   // VkPhysicalDeviceMaintenance3Properties::maxMemoryAllocationSize
+  uint64_t heap_bytes = 0;  // the largest device-local heap
+  std::string driver;       // VkPhysicalDeviceDriverProperties: name and info (e.g. "llvmpipe Mesa 22.3.6")
+};
+
+struct Inventory {
+  VkInstance instance = VK_NULL_HANDLE;
+  std::vector<PhysicalDevice> devices;
+  std::string unavailable;  // why there is no device, when there is none
+};
+const Inventory& inventory();
+
+// ---- devices and memory (vulkan_device.cpp) ----
+class Pipelines;
+struct Stream;
+
+struct Device {
+  const PhysicalDevice* info = nullptr;
+  VkDevice dev = VK_NULL_HANDLE;
+  VkQueue queue = VK_NULL_HANDLE;
+  std::mutex queue_mutex;  // the streams share one queue; vkQueueSubmit needs it externally synced
+  uint32_t device_type = 0, staging_type = 0;  // memory type indices
+  std::unique_ptr<Pipelines> pipelines;
+  std::mutex streams_mutex;
+  std::set<Stream*> streams;
+  ~Device();
+};
+
+// A buffer and its own memory; `mapped` is set for host-visible staging allocations.
+struct Allocation {
+  VkBuffer buffer = VK_NULL_HANDLE;
+  VkDeviceMemory memory = VK_NULL_HANDLE;
+  void* mapped = nullptr;
+};
+dshal_status allocate(Device* d, uint64_t size, bool staging, Allocation* out);
+void release(Device* d, Allocation* a);
+
+// ---- buffers (vulkan_buffer.cpp) ----
+struct Buffer {
+  Device* device = nullptr;
+  Allocation alloc;
+  uint64_t size = 0;  // as asked; the VkBuffer is rounded up to whole uint words for the shaders
+};
+
+// ---- streams and events (vulkan_stream.cpp) ----
+// A timeline semaphore, shared by a stream and the events recorded on it (they may outlive it).
+struct Timeline {
+  Device* device = nullptr;
+  VkSemaphore semaphore = VK_NULL_HANDLE;
+  ~Timeline();
+  uint64_t completed() const;
+};
+
+// The commands of one submission and what must live (or run on the host) until it completes.
+struct Batch {
+  VkCommandBuffer cmd = VK_NULL_HANDLE;
+  uint64_t value = 0;  // the timeline value its submission signals
+  uint32_t commands = 0;
+  std::vector<VkDescriptorPool> pools;
+  std::vector<Allocation> staging;
+  std::vector<std::function<void()>> host_steps;  // run once complete, in order (d2h copies out)
+};
+
+struct Stream {
+  Device* device = nullptr;
+  std::mutex m;
+  VkCommandPool pool = VK_NULL_HANDLE;
+  std::shared_ptr<Timeline> timeline;
+  uint64_t submitted = 0;  // the last value a submission will signal
+  Batch open;              // being recorded; open.cmd is NULL before the first command
+  std::vector<std::pair<std::shared_ptr<Timeline>, uint64_t>> waits;  // for the next submission
+  std::deque<Batch> in_flight;
+  dshal_status error = DSHAL_OK;  // the first failure of submitted work, reported by synchronize
+  std::string error_message;
+};
+
+struct Event {
+  std::mutex m;
+  std::shared_ptr<Timeline> timeline;  // NULL before the first record
+  uint64_t value = 0;
+};
+
+inline Device* as_device(dshal_device d) { return reinterpret_cast<Device*>(d); }
+inline Buffer* as_buffer(dshal_buffer b) { return reinterpret_cast<Buffer*>(b); }
+inline Stream* as_stream(dshal_stream s) { return reinterpret_cast<Stream*>(s); }
+inline Event* as_event(dshal_event e) { return reinterpret_cast<Event*>(e); }
+
+// With s->m held: the command buffer to record into (begun on first use), after a barrier that
+// orders the new command after everything before it on the queue. May submit a long batch first, so
+// call it before attaching anything (staging, descriptor sets) to s->open.
+dshal_status record(Stream* s, VkCommandBuffer* out);
+// With s->m held: submits the open batch (and any pending waits); s->submitted then covers it.
+dshal_status flush(Stream* s);
+// With s->m held: retires completed batches (runs their host steps, frees what they held).
+void retire(Stream* s);
+// Retires every stream of the device: host steps of one stream may be owed to another's waiter.
+void retire_all(Device* d);
+// Blocks until value of t is reached.
+dshal_status wait_value(const Timeline& t, uint64_t value);
+// A descriptor set of `layout` that lives as long as s's open batch (s->m held).
+dshal_status descriptor_set(Stream* s, VkDescriptorSetLayout layout, VkDescriptorSet* out);
+
+// ---- compute pipelines (vulkan_pipeline.cpp) ----
+enum class Shader { Gemm, GemmScale };
+struct Pipeline {
+  VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
+  VkPipelineLayout layout = VK_NULL_HANDLE;
+  VkPipeline pipeline = VK_NULL_HANDLE;
+};
+// Builds each embedded shader once per device, through a VkPipelineCache kept on disk.
+class Pipelines {
+ public:
+  explicit Pipelines(Device* d);
+  ~Pipelines();
+  dshal_status get(Shader shader, const Pipeline** out);
+
+ private:
+  Device* d_;
+  std::mutex m_;
+  VkPipelineCache cache_ = VK_NULL_HANDLE;
+  std::string cache_path_;
+  Pipeline built_[2];
+};
+
+// Records a dispatch of `shader` on s: storage buffers bound in order as (buffer, offset, range),
+// push constants as given. Ranges are checked against maxStorageBufferRange.
+struct Binding {
+  Buffer* buffer;
+  uint64_t offset, range;
+};
+dshal_status dispatch(Stream* s, Shader shader, const std::vector<Binding>& bindings, const void* push,
+                      uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz);
+
+// ---- slots, by file ----
+dshal_status device_count(uint32_t* count);
+dshal_status device_open(uint32_t index, dshal_device* out);
+dshal_status device_close(dshal_device device);
+dshal_status device_get_properties(dshal_device device, dshal_device_properties* props);
+dshal_status buffer_alloc(dshal_device device, uint64_t size, dshal_buffer* out);
+dshal_status buffer_free(dshal_buffer buffer);
+dshal_status copy_h2d(dshal_stream s, const void* src, dshal_buffer dst, uint64_t off, uint64_t bytes);
+dshal_status copy_d2h(dshal_stream s, dshal_buffer src, uint64_t off, void* dst, uint64_t bytes);
+dshal_status copy_d2d(dshal_stream s, dshal_buffer src, uint64_t src_off, dshal_buffer dst, uint64_t dst_off,
+                      uint64_t bytes);
+dshal_status fill(dshal_stream s, dshal_buffer dst, uint64_t off, uint64_t bytes, const void* pattern,
+                  uint32_t pattern_bytes);
+dshal_status stream_create(dshal_device device, dshal_stream* out);
+dshal_status stream_destroy(dshal_stream s);
+dshal_status stream_synchronize(dshal_stream s);
+dshal_status event_create(dshal_device device, dshal_event* out);
+dshal_status event_destroy(dshal_event e);
+dshal_status event_record(dshal_event e, dshal_stream s);
+dshal_status stream_wait_event(dshal_stream s, dshal_event e);
+dshal_status event_query(dshal_event e);
+dshal_status event_synchronize(dshal_event e);
+dshal_status comm_create(const dshal_device* devices, uint32_t count, dshal_comm* out);
+dshal_status comm_destroy(dshal_comm comm);
+dshal_status all_to_all(dshal_comm comm, const dshal_all_to_all_desc* desc);
+dshal_status gemm(dshal_stream stream, const dshal_gemm_desc* desc);
+
+}  // namespace dshal::vulkan
