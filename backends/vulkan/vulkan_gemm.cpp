@@ -39,13 +39,13 @@ Bound bind_matrix(Stream* s, const dshal_matrix& x, uint64_t rows, uint64_t cols
   return {{as_buffer(x.buffer), base, (end - base + 3) / 4 * 4}, uint32_t(x.offset - base)};
 }
 
-uint32_t groups(uint64_t n) { return uint32_t((n + 15) / 16); }
-
 // Dispatches in slices of batches the device's group count limit allows; push.batch_base moves.
+// A workgroup covers tile x tile outputs of C.
 template <class Push>
 dshal_status dispatch_batches(Stream* s, Shader shader, const std::vector<Binding>& bindings, Push push, uint64_t m,
-                              uint64_t n, uint64_t batch) {
+                              uint64_t n, uint64_t batch, uint64_t tile) {
   const uint32_t* max = s->device->info->props.limits.maxComputeWorkGroupCount;
+  auto groups = [tile](uint64_t x) { return uint32_t(std::min<uint64_t>((x + tile - 1) / tile, UINT32_MAX)); };
   if (groups(n) > max[0] || groups(m) > max[1])
     return fail(DSHAL_ERROR_UNSUPPORTED, "gemm: " + std::to_string(m) + " x " + std::to_string(n) +
                                              " needs more workgroups than maxComputeWorkGroupCount allows");
@@ -70,7 +70,7 @@ dshal_status gemm(dshal_stream stream, const dshal_gemm_desc* d) {
     if (d->k == 0 || d->alpha == 0.0f) {
       const ScalePush push{uint32_t(d->m), uint32_t(d->n), 0, c.offset, uint32_t(d->c.dtype), uint32_t(d->c.ld),
                            uint32_t(d->c.batch_stride), d->beta};
-      return dispatch_batches(s, Shader::GemmScale, {c.binding}, push, d->m, d->n, d->batch);
+      return dispatch_batches(s, Shader::GemmScale, {c.binding}, push, d->m, d->n, d->batch, 16);
     }
     const Bound a = d->trans_a ? bind_matrix(s, d->a, d->k, d->m, d->batch) : bind_matrix(s, d->a, d->m, d->k, d->batch);
     const Bound b = d->trans_b ? bind_matrix(s, d->b, d->n, d->k, d->batch) : bind_matrix(s, d->b, d->k, d->n, d->batch);
@@ -80,7 +80,7 @@ dshal_status gemm(dshal_stream stream, const dshal_gemm_desc* d) {
                         b.offset, uint32_t(d->b.dtype), uint32_t(d->b.ld), uint32_t(d->b.batch_stride),
                         c.offset, uint32_t(d->c.dtype), uint32_t(d->c.ld), uint32_t(d->c.batch_stride),
                         d->trans_a, d->trans_b, d->alpha, d->beta};
-    return dispatch_batches(s, Shader::Gemm, {a.binding, b.binding, c.binding}, push, d->m, d->n, d->batch);
+    return dispatch_batches(s, Shader::Gemm, {a.binding, b.binding, c.binding}, push, d->m, d->n, d->batch, 64);
   });
 }
 

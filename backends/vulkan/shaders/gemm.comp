@@ -1,7 +1,8 @@
 #version 450
-// C_b = alpha * op(A_b) * op(B_b) + beta * C_b for one batch per workgroup layer (z): one output per
-// invocation, 16x16 tiles of op(A) and op(B) staged in shared memory as f32. Offsets are bytes
-// within each bound range, strides in elements (as dshal_matrix).
+// C_b = alpha * op(A_b) * op(B_b) + beta * C_b, one batch per workgroup layer (z). A workgroup
+// computes a 64x64 tile of C, each invocation 4x4 outputs (rows ty + 16 i, columns tx + 16 j), from
+// 16-deep slices of op(A) and op(B) staged in shared memory as f32. Offsets are bytes within each
+// bound range, strides in elements (as dshal_matrix).
 #extension GL_GOOGLE_include_directive : require
 #include "dtype.glsl"
 
@@ -18,30 +19,54 @@ layout(push_constant) uniform Params {
   float alpha, beta;
 } p;
 
-shared float As[16][17];  // [row of op(A)][k]; padded against bank conflicts
-shared float Bs[16][17];  // [k][column of op(B)]
+shared float As[16][64];  // [k][row of the tile]
+shared float Bs[16][64];  // [k][column of the tile]
 
 void main() {
-  const uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
-  const uint i = gl_WorkGroupID.y * 16u + ty, j = gl_WorkGroupID.x * 16u + tx;
+  const uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y, tid = ty * 16u + tx;
+  const uint row0 = gl_WorkGroupID.y * 64u, col0 = gl_WorkGroupID.x * 64u;
   const uint bt = gl_WorkGroupID.z + p.batch_base;
-  float acc = 0.0;
+  float acc[4][4];
+  for (uint i = 0u; i < 4u; ++i)
+    for (uint j = 0u; j < 4u; ++j) acc[i][j] = 0.0;
   for (uint k0 = 0u; k0 < p.k; k0 += 16u) {
-    const uint ak = k0 + tx, bk = k0 + ty;
-    float av = 0.0, bv = 0.0;
-    if (i < p.m && ak < p.k)
-      av = LOAD(a_words, p.a_off, p.a_dt, bt * p.a_bs + (p.trans_a != 0u ? ak * p.lda + i : i * p.lda + ak));
-    if (j < p.n && bk < p.k)
-      bv = LOAD(b_words, p.b_off, p.b_dt, bt * p.b_bs + (p.trans_b != 0u ? j * p.ldb + bk : bk * p.ldb + j));
-    As[ty][tx] = av;
-    Bs[ty][tx] = bv;
+    // 1024 elements of each slice, 4 per invocation; consecutive invocations take consecutive
+    // stored elements (along k when that is the contiguous direction, along rows / columns if not).
+    for (uint q = 0u; q < 4u; ++q) {
+      const uint e = tid + 256u * q;
+      uint kk = p.trans_a != 0u ? e >> 6 : e & 15u, r = p.trans_a != 0u ? e & 63u : e >> 4;
+      uint gi = row0 + r, gk = k0 + kk;
+      float v = 0.0;
+      if (gi < p.m && gk < p.k)
+        v = LOAD(a_words, p.a_off, p.a_dt, bt * p.a_bs + (p.trans_a != 0u ? gk * p.lda + gi : gi * p.lda + gk));
+      As[kk][r] = v;
+      kk = p.trans_b != 0u ? e & 15u : e >> 6;
+      const uint c = p.trans_b != 0u ? e >> 4 : e & 63u, gj = col0 + c;
+      gk = k0 + kk;
+      v = 0.0;
+      if (gj < p.n && gk < p.k)
+        v = LOAD(b_words, p.b_off, p.b_dt, bt * p.b_bs + (p.trans_b != 0u ? gj * p.ldb + gk : gk * p.ldb + gj));
+      Bs[kk][c] = v;
+    }
     barrier();
-    for (uint kk = 0u; kk < 16u; ++kk) acc = fma(As[ty][kk], Bs[kk][tx], acc);
+    for (uint kk = 0u; kk < 16u; ++kk) {
+      float a[4], b[4];
+      for (uint i = 0u; i < 4u; ++i) a[i] = As[kk][ty + 16u * i];
+      for (uint j = 0u; j < 4u; ++j) b[j] = Bs[kk][tx + 16u * j];
+      for (uint i = 0u; i < 4u; ++i)
+        for (uint j = 0u; j < 4u; ++j) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+    }
     barrier();
   }
-  if (i >= p.m || j >= p.n) return;
-  const uint ci = bt * p.c_bs + i * p.ldc + j;
-  float r = p.alpha * acc;
-  if (p.beta != 0.0) r = fma(p.beta, LOAD(c_words, p.c_off, p.c_dt, ci), r);  // beta == 0: C is not read
-  STORE_C(c_words, p.c_off, p.c_dt, ci, r);
+  for (uint i = 0u; i < 4u; ++i) {
+    const uint row = row0 + ty + 16u * i;
+    for (uint j = 0u; j < 4u; ++j) {
+      const uint col = col0 + tx + 16u * j;
+      if (row >= p.m || col >= p.n) continue;
+      const uint ci = bt * p.c_bs + row * p.ldc + col;
+      float r = p.alpha * acc[i][j];
+      if (p.beta != 0.0) r = fma(p.beta, LOAD(c_words, p.c_off, p.c_dt, ci), r);  // beta == 0: C is not read
+      STORE_C(c_words, p.c_off, p.c_dt, ci, r);
+    }
+  }
 }
