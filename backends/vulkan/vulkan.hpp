@@ -116,6 +116,7 @@ struct Batch {
   std::vector<VkDescriptorPool> pools;
   std::vector<Allocation> staging;
   std::vector<std::function<void()>> host_steps;  // run once complete, in order (d2h copies out)
+  std::vector<std::shared_ptr<Timeline>> waited;  // semaphores the submission waits on stay alive
 };
 
 struct Stream {

@@ -115,6 +115,7 @@ dshal_status flush(Stream* s) {
     s->waits.clear();
     return stream_failed(s, vk_fail(r, "vkQueueSubmit"));
   }
+  for (auto& w : s->waits) b.waited.push_back(std::move(w.first));
   s->waits.clear();
   s->submitted = value;
   b.value = value;
