@@ -26,6 +26,9 @@ void main() {
   const uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y, tid = ty * 16u + tx;
   const uint row0 = gl_WorkGroupID.y * 64u, col0 = gl_WorkGroupID.x * 64u;
   const uint bt = gl_WorkGroupID.z + p.batch_base;
+  // Rows of C this invocation owns: fewer than 4 at the bottom edge, none for most when M is small
+  // (decode), so those skip the multiply-adds (lanes of one SIMD vector share ty on most drivers).
+  const uint rows = row0 + ty < p.m ? min(4u, (p.m - row0 - ty + 15u) / 16u) : 0u;
   float acc[4][4];
   for (uint i = 0u; i < 4u; ++i)
     for (uint j = 0u; j < 4u; ++j) acc[i][j] = 0.0;
@@ -54,7 +57,8 @@ void main() {
       for (uint i = 0u; i < 4u; ++i) a[i] = As[kk][ty + 16u * i];
       for (uint j = 0u; j < 4u; ++j) b[j] = Bs[kk][tx + 16u * j];
       for (uint i = 0u; i < 4u; ++i)
-        for (uint j = 0u; j < 4u; ++j) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+        if (i < rows)
+          for (uint j = 0u; j < 4u; ++j) acc[i][j] = fma(a[i], b[j], acc[i][j]);
     }
     barrier();
   }
