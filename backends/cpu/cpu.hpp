@@ -4,6 +4,8 @@
 
 #include <dshal/adapter.h>
 
+#include "adapter_support.hpp"
+
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -14,14 +16,12 @@
 #include <thread>
 
 namespace dshal::cpu {
-
-// The failure message of the calling thread (adapter table's last_error).
-void set_error(std::string msg);
-const char* last_error();
-dshal_status fail(dshal_status code, std::string msg);
-
-// Runs f, turning any escaping exception into a status (nothing crosses the C ABI).
-dshal_status guarded(const std::function<dshal_status()>& f);
+// The table's last_error (one message per thread) and the guard at the C boundary: adapter_support.hpp.
+struct CpuAdapter;
+using Errors = backend::AdapterErrors<CpuAdapter>;
+inline const char* last_error() { return Errors::last_error(); }
+inline dshal_status fail(dshal_status code, std::string msg) { return Errors::fail(code, std::move(msg)); }
+inline dshal_status guarded(const std::function<dshal_status()>& f) { return Errors::guarded(f); }
 
 struct Device {
   uint32_t index = 0;

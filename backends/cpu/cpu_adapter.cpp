@@ -1,33 +1,7 @@
-// The cpu adapter's table, its negotiate entry point and its per-thread error messages.
-#include <exception>
-#include <new>
-
+// The cpu adapter's table and its negotiate entry point.
 #include "cpu.hpp"
 
 namespace dshal::cpu {
-
-namespace {
-thread_local std::string t_error;
-}
-
-void set_error(std::string msg) { t_error = std::move(msg); }
-const char* last_error() { return t_error.c_str(); }
-dshal_status fail(dshal_status code, std::string msg) {
-  set_error(std::move(msg));
-  return code;
-}
-
-dshal_status guarded(const std::function<dshal_status()>& f) {
-  try {
-    return f();
-  } catch (const std::bad_alloc&) {
-    return fail(DSHAL_ERROR_OUT_OF_MEMORY, "host allocation failed");
-  } catch (const std::exception& e) {
-    return fail(DSHAL_ERROR_INTERNAL, e.what());
-  } catch (...) {
-    return fail(DSHAL_ERROR_INTERNAL, "unknown exception");
-  }
-}
 
 namespace {
 

@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -11,6 +10,7 @@
 #include "host/dtype.hpp"
 
 namespace dshal::cpu {
+
 namespace {
 
 constexpr uint32_t kMaxDevices = 64;
@@ -28,11 +28,6 @@ std::string cpuinfo_field(const char* key) {
 }
 
 uint64_t host_memory_bytes() { return uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGESIZE)); }
-
-void copy_str(char* dst, size_t cap, const std::string& s) {
-  std::strncpy(dst, s.c_str(), cap - 1);
-  dst[cap - 1] = '\0';
-}
 
 }  // namespace
 
@@ -71,10 +66,10 @@ dshal_status device_get_properties(dshal_device device, dshal_device_properties*
     *p = dshal_device_properties{};
     p->struct_size = size;
     std::string model = cpuinfo_field("model name");
-    copy_str(p->name, sizeof(p->name), "Host CPU" + (model.empty() ? std::string() : " (" + model + ")"));
+    backend::copy_str(p->name, sizeof(p->name), "Host CPU" + (model.empty() ? std::string() : " (" + model + ")"));
     const std::string vendor = cpuinfo_field("vendor_id");
-    copy_str(p->vendor, sizeof(p->vendor), vendor.empty() ? "unknown" : vendor);
-    copy_str(p->driver_version, sizeof(p->driver_version), "dshal-cpu " DSHAL_VERSION);
+    backend::copy_str(p->vendor, sizeof(p->vendor), vendor.empty() ? "unknown" : vendor);
+    backend::copy_str(p->driver_version, sizeof(p->driver_version), "dshal-cpu " DSHAL_VERSION);
     p->memory_bytes = host_memory_bytes();
     p->max_alloc_bytes = p->memory_bytes;
     p->max_buffer_range = p->memory_bytes;

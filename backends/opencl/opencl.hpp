@@ -5,6 +5,8 @@
 #include <CL/cl.h>
 #include <dshal/adapter.h>
 
+#include "adapter_support.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,11 +18,12 @@
 namespace dshal::opencl {
 
 // ---- errors (opencl_adapter.cpp) ----
-void set_error(std::string msg);
-const char* last_error();
-dshal_status fail(dshal_status code, std::string msg);
-// Runs f, turning any escaping exception into a status (nothing crosses the C ABI).
-dshal_status guarded(const std::function<dshal_status()>& f);
+// The table's last_error (one message per thread) and the guard at the C boundary: adapter_support.hpp.
+struct OpenCLAdapter;
+using Errors = backend::AdapterErrors<OpenCLAdapter>;
+inline const char* last_error() { return Errors::last_error(); }
+inline dshal_status fail(dshal_status code, std::string msg) { return Errors::fail(code, std::move(msg)); }
+inline dshal_status guarded(const std::function<dshal_status()>& f) { return Errors::guarded(f); }
 const char* cl_error_name(cl_int err);
 // Maps an OpenCL error of `what` (the API call and its subject) to a dshal status and message.
 dshal_status cl_fail(cl_int err, const std::string& what);

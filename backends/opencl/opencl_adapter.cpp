@@ -1,38 +1,14 @@
-// The opencl adapter's table, its negotiate entry point, its per-thread error messages and the
-// mapping of OpenCL error codes.
-#include <exception>
-#include <new>
-
+// The opencl adapter's table, its negotiate entry point, and the mapping of OpenCL error codes.
 #include "opencl.hpp"
 
 namespace dshal::opencl {
 
 namespace {
-thread_local std::string t_error;
 const dshal_host_services* g_host = nullptr;
 }  // namespace
 
-void set_error(std::string msg) { t_error = std::move(msg); }
-const char* last_error() { return t_error.c_str(); }
-dshal_status fail(dshal_status code, std::string msg) {
-  set_error(std::move(msg));
-  return code;
-}
-
 void log(int level, const std::string& message) {
   if (g_host && g_host->log) g_host->log(level, "opencl", message.c_str());
-}
-
-dshal_status guarded(const std::function<dshal_status()>& f) {
-  try {
-    return f();
-  } catch (const std::bad_alloc&) {
-    return fail(DSHAL_ERROR_OUT_OF_MEMORY, "host allocation failed");
-  } catch (const std::exception& e) {
-    return fail(DSHAL_ERROR_INTERNAL, e.what());
-  } catch (...) {
-    return fail(DSHAL_ERROR_INTERNAL, "unknown exception");
-  }
 }
 
 const char* cl_error_name(cl_int err) {

@@ -1,18 +1,8 @@
 // opencl devices: opened from the inventory, with a queue for staging work and a program cache;
 // their properties come from clGetDeviceInfo.
-#include <cstring>
-
 #include "opencl.hpp"
 
 namespace dshal::opencl {
-namespace {
-
-void copy_str(char* dst, size_t cap, const std::string& s) {
-  std::strncpy(dst, s.c_str(), cap - 1);
-  dst[cap - 1] = '\0';
-}
-
-}  // namespace
 
 Device::~Device() {
   programs.reset();
@@ -60,9 +50,9 @@ dshal_status device_get_properties(dshal_device device, dshal_device_properties*
     const uint32_t size = p->struct_size;
     *p = dshal_device_properties{};
     p->struct_size = size;
-    copy_str(p->name, sizeof(p->name), info.name + " (" + info.platform_name + ")");
-    copy_str(p->vendor, sizeof(p->vendor), info.vendor);
-    copy_str(p->driver_version, sizeof(p->driver_version), info.driver_version);
+    backend::copy_str(p->name, sizeof(p->name), info.name + " (" + info.platform_name + ")");
+    backend::copy_str(p->vendor, sizeof(p->vendor), info.vendor);
+    backend::copy_str(p->driver_version, sizeof(p->driver_version), info.driver_version);
     p->memory_bytes = info.global_mem;
     p->max_alloc_bytes = info.max_alloc;
     p->max_buffer_range = info.max_alloc;

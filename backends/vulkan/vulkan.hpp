@@ -6,6 +6,8 @@
 #include <vulkan/vulkan.h>
 #include <dshal/adapter.h>
 
+#include "adapter_support.hpp"
+
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -19,11 +21,12 @@
 namespace dshal::vulkan {
 
 // ---- errors and logging (vulkan_adapter.cpp) ----
-void set_error(std::string msg);
-const char* last_error();
-dshal_status fail(dshal_status code, std::string msg);
-// Runs f, turning any escaping exception into a status (nothing crosses the C ABI).
-dshal_status guarded(const std::function<dshal_status()>& f);
+// The table's last_error (one message per thread) and the guard at the C boundary: adapter_support.hpp.
+struct VulkanAdapter;
+using Errors = backend::AdapterErrors<VulkanAdapter>;
+inline const char* last_error() { return Errors::last_error(); }
+inline dshal_status fail(dshal_status code, std::string msg) { return Errors::fail(code, std::move(msg)); }
+inline dshal_status guarded(const std::function<dshal_status()>& f) { return Errors::guarded(f); }
 // Maps a VkResult of `what` (the API call and its subject) to a dshal status and message.
 dshal_status vk_fail(VkResult r, const std::string& what);
 void log(int level, const std::string& message);

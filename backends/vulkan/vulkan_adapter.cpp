@@ -1,15 +1,12 @@
-// The vulkan adapter's table, its negotiate entry point, its per-thread error messages, the
-// mapping of VkResult codes, and the bookkeeping of validation layer messages.
+// The vulkan adapter's table, its negotiate entry point, the mapping of VkResult
+// codes and the bookkeeping of validation layer messages.
 #include <atomic>
-#include <exception>
-#include <new>
 
 #include "vulkan.hpp"
 
 namespace dshal::vulkan {
 
 namespace {
-thread_local std::string t_error;
 const dshal_host_services* g_host = nullptr;
 
 std::mutex g_validation_mutex;
@@ -17,27 +14,8 @@ uint64_t g_validation_count = 0;
 std::string g_validation_unreported;  // the first message no synchronize has reported yet
 }  // namespace
 
-void set_error(std::string msg) { t_error = std::move(msg); }
-const char* last_error() { return t_error.c_str(); }
-dshal_status fail(dshal_status code, std::string msg) {
-  set_error(std::move(msg));
-  return code;
-}
-
 void log(int level, const std::string& message) {
   if (g_host && g_host->log) g_host->log(level, "vulkan", message.c_str());
-}
-
-dshal_status guarded(const std::function<dshal_status()>& f) {
-  try {
-    return f();
-  } catch (const std::bad_alloc&) {
-    return fail(DSHAL_ERROR_OUT_OF_MEMORY, "host allocation failed");
-  } catch (const std::exception& e) {
-    return fail(DSHAL_ERROR_INTERNAL, e.what());
-  } catch (...) {
-    return fail(DSHAL_ERROR_INTERNAL, "unknown exception");
-  }
 }
 
 namespace {

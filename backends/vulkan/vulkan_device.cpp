@@ -2,17 +2,12 @@
 // (device-local first) and staging (host-visible, coherent), and properties from the physical device.
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 
 #include "vulkan.hpp"
 
 namespace dshal::vulkan {
-namespace {
 
-void copy_str(char* dst, size_t cap, const std::string& s) {
-  std::strncpy(dst, s.c_str(), cap - 1);
-  dst[cap - 1] = '\0';
-}
+namespace {
 
 std::string vendor_name(uint32_t id) {
   const char* name = "unknown vendor";
@@ -140,9 +135,9 @@ dshal_status device_get_properties(dshal_device device, dshal_device_properties*
     const uint32_t size = p->struct_size;
     *p = dshal_device_properties{};
     p->struct_size = size;
-    copy_str(p->name, sizeof(p->name), info.props.deviceName);
-    copy_str(p->vendor, sizeof(p->vendor), vendor_name(info.props.vendorID));
-    copy_str(p->driver_version, sizeof(p->driver_version), info.driver);
+    backend::copy_str(p->name, sizeof(p->name), info.props.deviceName);
+    backend::copy_str(p->vendor, sizeof(p->vendor), vendor_name(info.props.vendorID));
+    backend::copy_str(p->driver_version, sizeof(p->driver_version), info.driver);
     p->memory_bytes = info.heap_bytes;
     p->max_alloc_bytes = info.max_alloc;
     p->max_buffer_range = lim.maxStorageBufferRange;
