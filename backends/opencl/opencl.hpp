@@ -6,6 +6,7 @@
 #include <dshal/adapter.h>
 
 #include "adapter_support.hpp"
+#include "device_status.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -83,9 +84,10 @@ struct Buffer {
 };
 
 // ---- streams and events (opencl_stream.cpp) ----
-// Kernels that find bad device-resident input (an embedding id, grouped-GEMM offsets) record the
-// first such error in the stream's status words; synchronize reports and clears it.
-constexpr int kStatusWords = 4;
+// Kernels that find bad device-resident input record the first such error in the stream's status
+// words (backends/device_status.hpp); synchronize reports and clears it.
+using backend::kStatusWords;
+using backend::status_from_words;
 
 struct Stream {
   Device* device = nullptr;
@@ -105,9 +107,6 @@ inline Device* as_device(dshal_device d) { return reinterpret_cast<Device*>(d); 
 inline Buffer* as_buffer(dshal_buffer b) { return reinterpret_cast<Buffer*>(b); }
 inline Stream* as_stream(dshal_stream s) { return reinterpret_cast<Stream*>(s); }
 inline Event* as_event(dshal_event e) { return reinterpret_cast<Event*>(e); }
-
-// The status words' message for a kernel-reported error; DSHAL_OK when the words are clear.
-dshal_status status_from_words(const int32_t words[kStatusWords], std::string* message);
 
 // A marker on queue covering all work enqueued so far (retained: the caller releases it).
 cl_event enqueue_marker(cl_command_queue queue);

@@ -7,10 +7,12 @@
 #include <dshal/adapter.h>
 
 #include "adapter_support.hpp"
+#include "device_status.hpp"
 
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -80,6 +82,10 @@ struct Device {
   VkQueue queue = VK_NULL_HANDLE;
   std::mutex queue_mutex;  // the streams share one queue; vkQueueSubmit needs it externally synced
   uint32_t device_type = 0, staging_type = 0;  // memory type indices
+  bool device_address = false;  // bufferDeviceAddress on: operands past maxStorageBufferRange work
+  bool small_storage = false;   // 16- and 8-bit storage buffer access and types on
+  // Test switches that run every dispatch through the other shader variants (vulkan_device.cpp).
+  bool force_device_address = false;
   std::unique_ptr<Pipelines> pipelines;
   std::mutex streams_mutex;
   std::set<Stream*> streams;
@@ -91,6 +97,7 @@ struct Allocation {
   VkBuffer buffer = VK_NULL_HANDLE;
   VkDeviceMemory memory = VK_NULL_HANDLE;
   void* mapped = nullptr;
+  VkDeviceAddress address = 0;  // with Device::device_address
 };
 dshal_status allocate(Device* d, uint64_t size, bool staging, Allocation* out);
 void release(Device* d, Allocation* a);
@@ -120,6 +127,7 @@ struct Batch {
   std::vector<Allocation> staging;
   std::vector<std::function<void()>> host_steps;  // run once complete, in order (d2h copies out)
   std::vector<std::shared_ptr<Timeline>> waited;  // semaphores the submission waits on stay alive
+  std::vector<std::shared_ptr<Buffer>> written;    // event snapshots it writes stay alive
 };
 
 struct Stream {
@@ -133,12 +141,14 @@ struct Stream {
   std::deque<Batch> in_flight;
   dshal_status error = DSHAL_OK;  // the first failure of submitted work, reported by synchronize
   std::string error_message;
+  Buffer status;  // the status words of backends/device_status.hpp, host-visible
 };
 
 struct Event {
   std::mutex m;
   std::shared_ptr<Timeline> timeline;  // NULL before the first record
   uint64_t value = 0;
+  std::shared_ptr<Buffer> snapshot;  // the recording stream's status words at that point
 };
 
 inline Device* as_device(dshal_device d) { return reinterpret_cast<Device*>(d); }
@@ -161,36 +171,76 @@ dshal_status wait_value(const Timeline& t, uint64_t value);
 // A descriptor set of `layout` that lives as long as s's open batch (s->m held).
 dshal_status descriptor_set(Stream* s, VkDescriptorSetLayout layout, VkDescriptorSet* out);
 
+// ---- status words (vulkan_status.cpp) ----
+// Host-visible, zeroed status words of s's device (for a stream or an event snapshot).
+dshal_status create_status(Device* d, Buffer* out);
+// With s->m held: records a copy of s's status words into e's snapshot (allocated on first use).
+dshal_status snapshot_status(Stream* s, Event* e);
+// The error in completed status words, once; `clear` zeroes them after reading (streams do).
+dshal_status report_status(Buffer* words, bool clear);
+
 // ---- compute pipelines (vulkan_pipeline.cpp) ----
-enum class Shader { Gemm, GemmScale };
+// The SPIR-V of shaders/<name>.comp in the variants of shaders/bind.glsl, indexed by
+// 2 * device-address operands + small (16/8-bit) storage (embedded_shaders.cpp, generated).
+struct EmbeddedShader {
+  const char* name;
+  struct Code {
+    const uint32_t* words;
+    size_t bytes;
+  } variants[4];
+};
+extern const EmbeddedShader kEmbeddedShaders[];
+extern const size_t kEmbeddedShaderCount;
+
 struct Pipeline {
-  VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
+  VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;  // NULL for the device-address variant
   VkPipelineLayout layout = VK_NULL_HANDLE;
   VkPipeline pipeline = VK_NULL_HANDLE;
 };
-// Builds each embedded shader once per device, through a VkPipelineCache kept on disk.
+// Builds each (shader, variant, operand count, specialization constants) once per device, through
+// a VkPipelineCache kept on disk.
 class Pipelines {
  public:
   explicit Pipelines(Device* d);
   ~Pipelines();
-  dshal_status get(Shader shader, const Pipeline** out);
+  dshal_status get(const std::string& shader, int variant, uint32_t bindings, const std::vector<uint32_t>& spec,
+                   const Pipeline** out);
 
  private:
+  dshal_status build(const std::string& shader, int variant, uint32_t bindings, const std::vector<uint32_t>& spec,
+                     Pipeline* p);
   Device* d_;
   std::mutex m_;
   VkPipelineCache cache_ = VK_NULL_HANDLE;
   std::string cache_path_;
-  Pipeline built_[2];
+  std::map<std::string, Pipeline> built_;
 };
 
-// Records a dispatch of `shader` on s: storage buffers bound in order as (buffer, offset, range),
-// push constants as given. Ranges are checked against maxStorageBufferRange.
+// One operand of a dispatch: `range` bytes of `buffer` from `offset`, which must be a multiple of
+// minStorageBufferOffsetAlignment (bind() rounds it down and says how far in the operand starts).
 struct Binding {
   Buffer* buffer;
   uint64_t offset, range;
 };
-dshal_status dispatch(Stream* s, Shader shader, const std::vector<Binding>& bindings, const void* push,
-                      uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz);
+struct Bound {
+  Binding binding;
+  uint32_t offset;  // the byte offset of the operand's first byte within the binding
+};
+Bound bind(Stream* s, dshal_buffer buffer, uint64_t offset, uint64_t bytes);
+// The stream's status words as an operand (shaders/status.glsl).
+inline Binding status_operand(Stream* s) { return {&s->status, 0, 4 * backend::kStatusWords}; }
+
+struct Dispatch {
+  const char* shader;
+  std::vector<Binding> operands;  // operand i of shaders/bind.glsl
+  const void* push;               // starts with uvec2 addr[operands.size()], which dispatch() fills
+  uint32_t push_bytes;
+  uint32_t groups[3];
+  std::vector<uint32_t> spec = {};  // specialization constants: constant_id i gets spec[i]
+};
+// Records d on s (s->m held): operands as storage buffer bindings while each fits
+// maxStorageBufferRange, else as buffer device addresses (UNSUPPORTED without bufferDeviceAddress).
+dshal_status dispatch(Stream* s, const Dispatch& d);
 
 // ---- slots, by file ----
 dshal_status device_count(uint32_t* count);

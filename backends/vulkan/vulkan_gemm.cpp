@@ -9,6 +9,7 @@ namespace dshal::vulkan {
 namespace {
 
 struct GemmPush {
+  uint32_t addr[6];  // operand addresses, filled by dispatch()
   uint32_t m, n, k, batch_base;
   uint32_t a_off, a_dt, lda, a_bs;
   uint32_t b_off, b_dt, ldb, b_bs;
@@ -16,43 +17,34 @@ struct GemmPush {
   uint32_t trans_a, trans_b;
   float alpha, beta;
 };
-static_assert(sizeof(GemmPush) == 80, "matches shaders/gemm.comp and vulkan_pipeline.cpp");
+static_assert(sizeof(GemmPush) == 104, "matches shaders/gemm.comp");
 
 struct ScalePush {
+  uint32_t addr[2];
   uint32_t m, n, batch_base, c_off, c_dt, ldc, c_bs;
   float beta;
 };
-static_assert(sizeof(ScalePush) == 32, "matches shaders/gemm_scale.comp and vulkan_pipeline.cpp");
+static_assert(sizeof(ScalePush) == 40, "matches shaders/gemm_scale.comp");
 
 uint64_t elem_size(dshal_dtype t) { return t == DSHAL_DTYPE_F32 ? 4 : 2; }
 
-// The range of a stored rows x cols matrix (batch of them) and the byte offset of element [0][0]
-// within it. Indices within the range fit in uint32 once the range passes maxStorageBufferRange.
-struct Bound {
-  Binding binding;
-  uint32_t offset;
-};
+// The operand holding a stored rows x cols matrix (batch of them).
 Bound bind_matrix(Stream* s, const dshal_matrix& x, uint64_t rows, uint64_t cols, uint64_t batch) {
-  const uint64_t align = s->device->info->props.limits.minStorageBufferOffsetAlignment;
   const uint64_t last = (batch - 1) * x.batch_stride + (rows - 1) * x.ld + (cols - 1);
-  const uint64_t base = x.offset / align * align, end = x.offset + (last + 1) * elem_size(x.dtype);
-  return {{as_buffer(x.buffer), base, (end - base + 3) / 4 * 4}, uint32_t(x.offset - base)};
+  return bind(s, x.buffer, x.offset, (last + 1) * elem_size(x.dtype));
 }
 
 // Dispatches in slices of batches the device's group count limit allows; push.batch_base moves.
 // A workgroup covers tile x tile outputs of C.
 template <class Push>
-dshal_status dispatch_batches(Stream* s, Shader shader, const std::vector<Binding>& bindings, Push push, uint64_t m,
+dshal_status dispatch_batches(Stream* s, const char* shader, const std::vector<Binding>& operands, Push push, uint64_t m,
                               uint64_t n, uint64_t batch, uint64_t tile) {
-  const uint32_t* max = s->device->info->props.limits.maxComputeWorkGroupCount;
+  const uint32_t max_z = s->device->info->props.limits.maxComputeWorkGroupCount[2];
   auto groups = [tile](uint64_t x) { return uint32_t(std::min<uint64_t>((x + tile - 1) / tile, UINT32_MAX)); };
-  if (groups(n) > max[0] || groups(m) > max[1])
-    return fail(DSHAL_ERROR_UNSUPPORTED, "gemm: " + std::to_string(m) + " x " + std::to_string(n) +
-                                             " needs more workgroups than maxComputeWorkGroupCount allows");
-  for (uint64_t b0 = 0; b0 < batch; b0 += max[2]) {
+  for (uint64_t b0 = 0; b0 < batch; b0 += max_z) {
     push.batch_base = uint32_t(b0);
-    const uint32_t gz = uint32_t(std::min<uint64_t>(max[2], batch - b0));
-    if (dshal_status st = dispatch(s, shader, bindings, &push, sizeof(push), groups(n), groups(m), gz); st != DSHAL_OK)
+    const uint32_t gz = uint32_t(std::min<uint64_t>(max_z, batch - b0));
+    if (dshal_status st = dispatch(s, {shader, operands, &push, sizeof(push), {groups(n), groups(m), gz}}); st != DSHAL_OK)
       return st;
   }
   return DSHAL_OK;
@@ -68,19 +60,20 @@ dshal_status gemm(dshal_stream stream, const dshal_gemm_desc* d) {
     std::lock_guard lock(s->m);
     // With k == 0 hal leaves A and B untranslated; alpha == 0 must not read them either.
     if (d->k == 0 || d->alpha == 0.0f) {
-      const ScalePush push{uint32_t(d->m), uint32_t(d->n), 0, c.offset, uint32_t(d->c.dtype), uint32_t(d->c.ld),
+      const ScalePush push{{}, uint32_t(d->m), uint32_t(d->n), 0, c.offset, uint32_t(d->c.dtype), uint32_t(d->c.ld),
                            uint32_t(d->c.batch_stride), d->beta};
-      return dispatch_batches(s, Shader::GemmScale, {c.binding}, push, d->m, d->n, d->batch, 16);
+      return dispatch_batches(s, "gemm_scale", {c.binding}, push, d->m, d->n, d->batch, 16);
     }
     const Bound a = d->trans_a ? bind_matrix(s, d->a, d->k, d->m, d->batch) : bind_matrix(s, d->a, d->m, d->k, d->batch);
     const Bound b = d->trans_b ? bind_matrix(s, d->b, d->n, d->k, d->batch) : bind_matrix(s, d->b, d->k, d->n, d->batch);
     if (d->k > UINT32_MAX) return fail(DSHAL_ERROR_UNSUPPORTED, "gemm: k = " + std::to_string(d->k) + " exceeds 2^32 - 1");
-    const GemmPush push{uint32_t(d->m), uint32_t(d->n), uint32_t(d->k), 0,
+    const GemmPush push{{},
+                        uint32_t(d->m), uint32_t(d->n), uint32_t(d->k), 0,
                         a.offset, uint32_t(d->a.dtype), uint32_t(d->a.ld), uint32_t(d->a.batch_stride),
                         b.offset, uint32_t(d->b.dtype), uint32_t(d->b.ld), uint32_t(d->b.batch_stride),
                         c.offset, uint32_t(d->c.dtype), uint32_t(d->c.ld), uint32_t(d->c.batch_stride),
                         d->trans_a, d->trans_b, d->alpha, d->beta};
-    return dispatch_batches(s, Shader::Gemm, {a.binding, b.binding, c.binding}, push, d->m, d->n, d->batch, 64);
+    return dispatch_batches(s, "gemm", {a.binding, b.binding, c.binding}, push, d->m, d->n, d->batch, 64);
   });
 }
 

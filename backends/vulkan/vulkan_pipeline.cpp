@@ -1,7 +1,8 @@
-// vulkan compute pipelines: the embedded SPIR-V (glslc -mfmt=c output) built once per device
-// through a VkPipelineCache persisted on disk, and the dispatch helper that binds storage-buffer
-// ranges and push constants.
+// vulkan compute pipelines: the embedded SPIR-V (embedded_shaders.cpp) built once per device and
+// variant through a VkPipelineCache persisted on disk, and the dispatch helper that passes operands
+// as storage-buffer ranges or buffer device addresses.
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -11,26 +12,10 @@
 namespace dshal::vulkan {
 namespace {
 
-const uint32_t kGemmSpv[] =
-#include "gemm.spv.inc"
-    ;
-const uint32_t kGemmScaleSpv[] =
-#include "gemm_scale.spv.inc"
-    ;
-
-struct ShaderInfo {
-  const char* name;
-  const uint32_t* code;
-  size_t bytes;
-  uint32_t bindings, push_bytes;
-};
-
-ShaderInfo shader_info(Shader s) {
-  switch (s) {
-    case Shader::Gemm: return {"gemm", kGemmSpv, sizeof(kGemmSpv), 3, 80};
-    case Shader::GemmScale: return {"gemm_scale", kGemmScaleSpv, sizeof(kGemmScaleSpv), 1, 32};
-  }
-  return {};
+const EmbeddedShader* find_shader(const std::string& name) {
+  for (size_t i = 0; i < kEmbeddedShaderCount; ++i)
+    if (name == kEmbeddedShaders[i].name) return &kEmbeddedShaders[i];
+  return nullptr;
 }
 
 // $DSHAL_VULKAN_CACHE_DIR, else $XDG_CACHE_HOME/dshal/vulkan, else ~/.cache/dshal/vulkan.
@@ -96,7 +81,7 @@ Pipelines::~Pipelines() {
       if (ec || !out.good()) std::filesystem::remove(tmp, ec);
     }
   }
-  for (Pipeline& p : built_) {
+  for (auto& [key, p] : built_) {
     if (p.pipeline) vkDestroyPipeline(d_->dev, p.pipeline, nullptr);
     if (p.layout) vkDestroyPipelineLayout(d_->dev, p.layout, nullptr);
     if (p.set_layout) vkDestroyDescriptorSetLayout(d_->dev, p.set_layout, nullptr);
@@ -104,78 +89,119 @@ Pipelines::~Pipelines() {
   if (cache_) vkDestroyPipelineCache(d_->dev, cache_, nullptr);
 }
 
-dshal_status Pipelines::get(Shader shader, const Pipeline** out) {
+dshal_status Pipelines::get(const std::string& shader, int variant, uint32_t bindings, const std::vector<uint32_t>& spec,
+                            const Pipeline** out) {
+  std::string key = shader;
+  for (uint32_t v : std::initializer_list<uint32_t>{uint32_t(variant), bindings}) key.append("/").append(std::to_string(v));
+  for (uint32_t v : spec) key.append("/").append(std::to_string(v));
   std::lock_guard lock(m_);
-  Pipeline& p = built_[int(shader)];
+  Pipeline& p = built_[key];
   *out = &p;
   if (p.pipeline) return DSHAL_OK;
-  const ShaderInfo info = shader_info(shader);
-  VkDevice dev = d_->dev;
-  std::vector<VkDescriptorSetLayoutBinding> bindings(info.bindings);
-  for (uint32_t i = 0; i < info.bindings; ++i)
-    bindings[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
-  auto li = make<VkDescriptorSetLayoutCreateInfo>(VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO);
-  li.bindingCount = info.bindings;
-  li.pBindings = bindings.data();
-  if (!p.set_layout) DSHAL_VK_RETURN_IF_ERROR(vkCreateDescriptorSetLayout(dev, &li, nullptr, &p.set_layout), "vkCreateDescriptorSetLayout");
-  const VkPushConstantRange push{VK_SHADER_STAGE_COMPUTE_BIT, 0, info.push_bytes};
-  auto pli = make<VkPipelineLayoutCreateInfo>(VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO);
-  pli.setLayoutCount = 1;
-  pli.pSetLayouts = &p.set_layout;
-  pli.pushConstantRangeCount = 1;
-  pli.pPushConstantRanges = &push;
-  if (!p.layout) DSHAL_VK_RETURN_IF_ERROR(vkCreatePipelineLayout(dev, &pli, nullptr, &p.layout), "vkCreatePipelineLayout");
-  auto mi = make<VkShaderModuleCreateInfo>(VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO);
-  mi.codeSize = info.bytes;
-  mi.pCode = info.code;
-  VkShaderModule module = VK_NULL_HANDLE;
-  DSHAL_VK_RETURN_IF_ERROR(vkCreateShaderModule(dev, &mi, nullptr, &module), std::string("vkCreateShaderModule(") + info.name + ")");
-  auto ci = make<VkComputePipelineCreateInfo>(VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO);
-  ci.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0, VK_SHADER_STAGE_COMPUTE_BIT, module, "main", nullptr};
-  ci.layout = p.layout;
-  const VkResult r = vkCreateComputePipelines(dev, cache_, 1, &ci, nullptr, &p.pipeline);
-  vkDestroyShaderModule(dev, module, nullptr);
-  if (r != VK_SUCCESS) {
-    p.pipeline = VK_NULL_HANDLE;
-    return vk_fail(r, std::string("vkCreateComputePipelines(") + info.name + ")");
-  }
-  log(1, std::string("built pipeline ") + info.name + " on " + d_->info->props.deviceName);
+  if (dshal_status st = build(shader, variant, bindings, spec, &p); st != DSHAL_OK) return st;
+  log(1, "built pipeline " + key + " on " + d_->info->props.deviceName);
   return DSHAL_OK;
 }
 
-dshal_status dispatch(Stream* s, Shader shader, const std::vector<Binding>& bindings, const void* push,
-                      uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz) {
-  Device* d = s->device;
-  const uint64_t limit = d->info->props.limits.maxStorageBufferRange;
-  for (const Binding& b : bindings)
-    if (b.range > limit)
-      return fail(DSHAL_ERROR_UNSUPPORTED, std::to_string(b.range) + " bytes of one operand exceed maxStorageBufferRange (" +
-                                               std::to_string(limit) + ") of " + d->info->props.deviceName +
-                                               ": operands that large are not supported yet");
+dshal_status Pipelines::build(const std::string& shader, int variant, uint32_t bindings, const std::vector<uint32_t>& spec,
+                              Pipeline* p) {
+  const EmbeddedShader* code = find_shader(shader);
+  if (!code) return fail(DSHAL_ERROR_INTERNAL, "no embedded shader named " + shader);
+  const bool device_address = variant >= 2;
+  VkDevice dev = d_->dev;
+  if (!device_address && !p->set_layout) {
+    std::vector<VkDescriptorSetLayoutBinding> b(bindings);
+    for (uint32_t i = 0; i < bindings; ++i) b[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    auto li = make<VkDescriptorSetLayoutCreateInfo>(VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO);
+    li.bindingCount = bindings;
+    li.pBindings = b.data();
+    DSHAL_VK_RETURN_IF_ERROR(vkCreateDescriptorSetLayout(dev, &li, nullptr, &p->set_layout), "vkCreateDescriptorSetLayout");
+  }
+  // The whole push constant space: each shader's block is smaller (dispatch() checks).
+  const VkPushConstantRange push{VK_SHADER_STAGE_COMPUTE_BIT, 0, d_->info->props.limits.maxPushConstantsSize};
+  auto pli = make<VkPipelineLayoutCreateInfo>(VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO);
+  pli.setLayoutCount = p->set_layout ? 1 : 0;
+  pli.pSetLayouts = &p->set_layout;
+  pli.pushConstantRangeCount = 1;
+  pli.pPushConstantRanges = &push;
+  if (!p->layout) DSHAL_VK_RETURN_IF_ERROR(vkCreatePipelineLayout(dev, &pli, nullptr, &p->layout), "vkCreatePipelineLayout");
+  auto mi = make<VkShaderModuleCreateInfo>(VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO);
+  mi.codeSize = code->variants[variant].bytes;
+  mi.pCode = code->variants[variant].words;
+  VkShaderModule module = VK_NULL_HANDLE;
+  DSHAL_VK_RETURN_IF_ERROR(vkCreateShaderModule(dev, &mi, nullptr, &module), "vkCreateShaderModule(" + shader + ")");
+  std::vector<VkSpecializationMapEntry> entries(spec.size());
+  for (uint32_t i = 0; i < spec.size(); ++i) entries[i] = {i, uint32_t(i * sizeof(uint32_t)), sizeof(uint32_t)};
+  const VkSpecializationInfo si{uint32_t(spec.size()), entries.data(), spec.size() * sizeof(uint32_t), spec.data()};
+  auto ci = make<VkComputePipelineCreateInfo>(VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO);
+  ci.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0, VK_SHADER_STAGE_COMPUTE_BIT, module, "main",
+              spec.empty() ? nullptr : &si};
+  ci.layout = p->layout;
+  const VkResult r = vkCreateComputePipelines(dev, cache_, 1, &ci, nullptr, &p->pipeline);
+  vkDestroyShaderModule(dev, module, nullptr);
+  if (r != VK_SUCCESS) {
+    p->pipeline = VK_NULL_HANDLE;
+    return vk_fail(r, "vkCreateComputePipelines(" + shader + ")");
+  }
+  return DSHAL_OK;
+}
+
+Bound bind(Stream* s, dshal_buffer buffer, uint64_t offset, uint64_t bytes) {
+  const uint64_t align = s->device->info->props.limits.minStorageBufferOffsetAlignment;
+  const uint64_t base = offset / align * align;
+  // Whole words: the shaders read and write uint words (buffers are allocated in whole words).
+  return {{as_buffer(buffer), base, (offset + bytes - base + 3) / 4 * 4}, uint32_t(offset - base)};
+}
+
+dshal_status dispatch(Stream* s, const Dispatch& d) {
+  Device* dev = s->device;
+  const VkPhysicalDeviceLimits& lim = dev->info->props.limits;
+  bool device_address = dev->force_device_address;
+  for (const Binding& b : d.operands) device_address |= b.range > lim.maxStorageBufferRange;
+  if (device_address && !dev->device_address)
+    return fail(DSHAL_ERROR_UNSUPPORTED, std::string(d.shader) + ": an operand is larger than maxStorageBufferRange (" +
+                                             std::to_string(lim.maxStorageBufferRange) + ") of " +
+                                             dev->info->props.deviceName + ", which has no bufferDeviceAddress");
+  const uint32_t n = uint32_t(d.operands.size());
+  if (d.push_bytes > lim.maxPushConstantsSize || d.push_bytes < 8 * n || n > 8)
+    return fail(DSHAL_ERROR_INTERNAL, std::string(d.shader) + ": " + std::to_string(d.push_bytes) + " bytes of push constants for " +
+                                          std::to_string(n) + " operands (limit " + std::to_string(lim.maxPushConstantsSize) + ")");
+  for (int i = 0; i < 3; ++i)
+    if (d.groups[i] > lim.maxComputeWorkGroupCount[i])
+      return fail(DSHAL_ERROR_UNSUPPORTED, std::string(d.shader) + ": " + std::to_string(d.groups[i]) +
+                                               " workgroups exceed maxComputeWorkGroupCount[" + std::to_string(i) + "] (" +
+                                               std::to_string(lim.maxComputeWorkGroupCount[i]) + ")");
+  const int variant = (device_address ? 2 : 0) + (dev->small_storage ? 1 : 0);
   const Pipeline* p = nullptr;
-  if (dshal_status st = d->pipelines->get(shader, &p); st != DSHAL_OK) return st;
+  if (dshal_status st = dev->pipelines->get(d.shader, variant, n, d.spec, &p); st != DSHAL_OK) return st;
+  uint8_t push[256];
+  std::memcpy(push, d.push, d.push_bytes);
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint64_t address = device_address ? d.operands[i].buffer->alloc.address + d.operands[i].offset : 0;
+    std::memcpy(push + 8 * i, &address, 8);  // uvec2: low word first, as little-endian uint64
+  }
   VkCommandBuffer cmd = VK_NULL_HANDLE;
   if (dshal_status st = record(s, &cmd); st != DSHAL_OK) return st;
-  VkDescriptorSet set = VK_NULL_HANDLE;
-  if (dshal_status st = descriptor_set(s, p->set_layout, &set); st != DSHAL_OK) return st;
-  std::vector<VkDescriptorBufferInfo> infos;
-  std::vector<VkWriteDescriptorSet> writes;
-  infos.reserve(bindings.size());
-  for (uint32_t i = 0; i < bindings.size(); ++i) {
-    infos.push_back({bindings[i].buffer->alloc.buffer, bindings[i].offset, bindings[i].range});
-    auto w = make<VkWriteDescriptorSet>(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
-    w.dstSet = set;
-    w.dstBinding = i;
-    w.descriptorCount = 1;
-    w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    w.pBufferInfo = &infos.back();
-    writes.push_back(w);
+  if (!device_address) {
+    VkDescriptorSet set = VK_NULL_HANDLE;
+    if (dshal_status st = descriptor_set(s, p->set_layout, &set); st != DSHAL_OK) return st;
+    VkDescriptorBufferInfo infos[8];
+    VkWriteDescriptorSet writes[8];
+    for (uint32_t i = 0; i < n; ++i) {
+      infos[i] = {d.operands[i].buffer->alloc.buffer, d.operands[i].offset, d.operands[i].range};
+      writes[i] = make<VkWriteDescriptorSet>(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
+      writes[i].dstSet = set;
+      writes[i].dstBinding = i;
+      writes[i].descriptorCount = 1;
+      writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      writes[i].pBufferInfo = &infos[i];
+    }
+    vkUpdateDescriptorSets(dev->dev, n, writes, 0, nullptr);
+    vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &set, 0, nullptr);
   }
-  vkUpdateDescriptorSets(d->dev, uint32_t(writes.size()), writes.data(), 0, nullptr);
   vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
-  vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &set, 0, nullptr);
-  vkCmdPushConstants(cmd, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
-  vkCmdDispatch(cmd, gx, gy, gz);
+  vkCmdPushConstants(cmd, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, d.push_bytes, push);
+  vkCmdDispatch(cmd, d.groups[0], d.groups[1], d.groups[2]);
   return DSHAL_OK;
 }
 

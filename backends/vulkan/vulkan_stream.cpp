@@ -155,7 +155,7 @@ dshal_status descriptor_set(Stream* s, VkDescriptorSetLayout layout, VkDescripto
   }
   // A pool per batch (more when it fills up), destroyed when the batch retires.
   constexpr uint32_t kSets = 64;
-  const VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSets * 4};
+  const VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSets * 8};  // up to 8 operands a set
   auto pi = make<VkDescriptorPoolCreateInfo>(VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO);
   pi.maxSets = kSets;
   pi.poolSizeCount = 1;
@@ -184,6 +184,10 @@ dshal_status stream_create(dshal_device device, dshal_stream* out) {
     pi.flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT;
     pi.queueFamilyIndex = d->info->family;
     DSHAL_VK_RETURN_IF_ERROR(vkCreateCommandPool(d->dev, &pi, nullptr, &s->pool), "vkCreateCommandPool");
+    if (dshal_status st = create_status(d, &s->status); st != DSHAL_OK) {
+      vkDestroyCommandPool(d->dev, s->pool, nullptr);
+      return st;
+    }
     {
       std::lock_guard lock(d->streams_mutex);
       d->streams.insert(s.get());
@@ -216,6 +220,7 @@ dshal_status stream_synchronize(dshal_stream stream) {
         s->error = DSHAL_OK;
         return fail(st, std::move(s->error_message));
       }
+      if (dshal_status st = report_status(&s->status, true); st != DSHAL_OK) return st;
     }
     return take_validation_error();
   });
@@ -237,6 +242,7 @@ dshal_status stream_destroy(dshal_stream stream) {
     s->in_flight.pop_front();
   }
   vkDestroyCommandPool(d->dev, s->pool, nullptr);
+  release(d, &s->status.alloc);
   delete s;
   return st == DSHAL_OK ? st : fail(st, message);
 }
@@ -259,8 +265,9 @@ dshal_status event_record(dshal_event event, dshal_stream stream) {
     Event* e = as_event(event);
     Stream* s = as_stream(stream);
     std::lock_guard lock(s->m);
-    if (dshal_status st = flush(s); st != DSHAL_OK) return st;
     std::lock_guard el(e->m);
+    if (dshal_status st = snapshot_status(s, e); st != DSHAL_OK) return st;
+    if (dshal_status st = flush(s); st != DSHAL_OK) return st;
     e->timeline = s->timeline;
     e->value = s->submitted;
     return DSHAL_OK;
@@ -295,11 +302,13 @@ namespace {
 
 dshal_status event_status(Event* e, bool wait) {
   std::shared_ptr<Timeline> t;
+  std::shared_ptr<Buffer> snapshot;
   uint64_t value = 0;
   {
     std::lock_guard el(e->m);
     t = e->timeline;
     value = e->value;
+    snapshot = e->snapshot;
   }
   if (!t || value == 0) return take_validation_error();
   if (wait) {
@@ -308,6 +317,7 @@ dshal_status event_status(Event* e, bool wait) {
     return DSHAL_ERROR_NOT_READY;
   }
   retire_all(t->device);  // the d2h copies the event covers land in host memory now
+  if (dshal_status st = report_status(snapshot.get(), false); st != DSHAL_OK) return st;
   return take_validation_error();
 }
 

@@ -1,5 +1,5 @@
-// Status words a kernel sets when device-resident input is bad (opencl_status.cpp has the
-// messages): the first error wins, later ones leave the words alone.
+// Status words a kernel sets when device-resident input is bad (backends/device_status.hpp has
+// the messages): the first error wins, later ones leave the words alone.
 #define DSHAL_STATUS_EMBEDDING_ID 1
 #define DSHAL_STATUS_GROUP_OFFSETS 2
 #define DSHAL_STATUS_ROPE_POSITION 3

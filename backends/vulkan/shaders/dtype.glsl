@@ -1,7 +1,8 @@
-// Element types as dshal_dtype numbers, and the f32 conversions of hal's host/dtype.hpp, bit for bit:
-// f16 and bf16 round to nearest even, NaN stays NaN. Done in integer arithmetic so no driver's
-// rounding mode or denormal handling can change a result. 16-bit elements live in the low (even
-// address) or high half of a little-endian uint word.
+// Element types as dshal_dtype numbers; the f32 conversions of hal's host/dtype.hpp, bit for bit
+// (f16 and bf16 round to nearest even, NaN stays NaN), in integer arithmetic so no driver's
+// rounding mode or denormal handling can change a result; and element loads and stores over the
+// operands of bind.glsl. 16-bit elements live in the low (even address) or high half of a
+// little-endian uint word.
 #define DT_F32 1u
 #define DT_F16 2u
 #define DT_BF16 3u
@@ -47,22 +48,50 @@ float decode(uint word, uint addr, uint dt) {
   return dt == DT_BF16 ? uintBitsToFloat(h << 16) : f16_to_f32(h);
 }
 
+float decode16(uint h, uint dt) { return dt == DT_BF16 ? uintBitsToFloat(h << 16) : f16_to_f32(h); }
 uint encode16(float v, uint dt) { return dt == DT_BF16 ? f32_to_bf16(v) : f32_to_f16(v); }
 
-// Element idx of the array at byte offset off of a uint[] buffer.
+// Byte address of element idx of an array at byte offset off.
 #define ELEM_ADDR(off, dt, idx) ((off) + (idx) * elem_bytes(dt))
-#define LOAD(words, off, dt, idx) decode(words[ELEM_ADDR(off, dt, idx) >> 2], ELEM_ADDR(off, dt, idx), dt)
 
-// Stores v at element idx of C (words). A 16-bit element shares its word with a neighbour another
-// invocation (or the row padding) owns: clear and set only our half, atomically.
-#define STORE_C(words, off, dt, idx, v)                          \
-  {                                                              \
-    const uint addr_ = ELEM_ADDR(off, dt, idx);                  \
-    if (dt == DT_F32) {                                          \
-      words[addr_ >> 2] = floatBitsToUint(v);                    \
-    } else {                                                     \
-      const uint sh_ = (addr_ & 2u) * 8u;                        \
-      atomicAnd(words[addr_ >> 2], ~(0xffffu << sh_));           \
-      atomicOr(words[addr_ >> 2], encode16(v, dt) << sh_);       \
-    }                                                            \
+// Element idx (f32, f16 or bf16, as f32) of the array at byte offset off of operand b (bind.glsl).
+#if DSHAL_SMALL_STORAGE
+#define LOAD(b, off, dt, idx)                                                        \
+  ((dt) == DT_F32 ? uintBitsToFloat(WORDS(b)[ELEM_ADDR(off, dt, idx) >> 2])          \
+                  : decode16(uint(HALVES(b)[ELEM_ADDR(off, dt, idx) >> 1]), dt))
+#else
+#define LOAD(b, off, dt, idx) decode(WORDS(b)[ELEM_ADDR(off, dt, idx) >> 2], ELEM_ADDR(off, dt, idx), dt)
+#endif
+
+// Stores v at element idx of the array at byte offset off of operand b. Without 16-bit storage a
+// 16-bit element shares its word with a neighbour another invocation (or the row padding) owns:
+// clear and set only our half, atomically.
+#if DSHAL_SMALL_STORAGE
+#define STORE(b, off, dt, idx, v)                                               \
+  {                                                                             \
+    const uint addr_ = ELEM_ADDR(off, dt, idx);                                 \
+    if ((dt) == DT_F32)                                                         \
+      WORDS(b)[addr_ >> 2] = floatBitsToUint(v);                                \
+    else                                                                        \
+      HALVES(b)[addr_ >> 1] = uint16_t(encode16(v, dt));                        \
   }
+#else
+#define STORE(b, off, dt, idx, v)                                               \
+  {                                                                             \
+    const uint addr_ = ELEM_ADDR(off, dt, idx);                                 \
+    if ((dt) == DT_F32) {                                                       \
+      WORDS(b)[addr_ >> 2] = floatBitsToUint(v);                                \
+    } else {                                                                    \
+      const uint sh_ = (addr_ & 2u) * 8u;                                       \
+      atomicAnd(WORDS(b)[addr_ >> 2], ~(0xffffu << sh_));                       \
+      atomicOr(WORDS(b)[addr_ >> 2], encode16(v, dt) << sh_);                   \
+    }                                                                           \
+  }
+#endif
+
+// Byte idx of the array at byte offset off of operand b (fp8, int4 pairs, u8).
+#if DSHAL_SMALL_STORAGE
+#define LOAD_BYTE(b, off, idx) uint(BYTES(b)[(off) + (idx)])
+#else
+#define LOAD_BYTE(b, off, idx) ((WORDS(b)[((off) + (idx)) >> 2] >> ((((off) + (idx)) & 3u) * 8u)) & 0xffu)
+#endif

@@ -4,13 +4,12 @@
 // 16-deep slices of op(A) and op(B) staged in shared memory as f32. Offsets are bytes within each
 // bound range, strides in elements (as dshal_matrix).
 #extension GL_GOOGLE_include_directive : require
+#include "bind.glsl"
 #include "dtype.glsl"
 
 layout(local_size_x = 16, local_size_y = 16) in;
-layout(std430, binding = 0) readonly buffer ABuf { uint a_words[]; };
-layout(std430, binding = 1) readonly buffer BBuf { uint b_words[]; };
-layout(std430, binding = 2) buffer CBuf { uint c_words[]; };
 layout(push_constant) uniform Params {
+  uvec2 addr[3];  // A, B, C
   uint m, n, k, batch_base;
   uint a_off, a_dt, lda, a_bs;
   uint b_off, b_dt, ldb, b_bs;
@@ -41,14 +40,14 @@ void main() {
       uint gi = row0 + r, gk = k0 + kk;
       float v = 0.0;
       if (gi < p.m && gk < p.k)
-        v = LOAD(a_words, p.a_off, p.a_dt, bt * p.a_bs + (p.trans_a != 0u ? gk * p.lda + gi : gi * p.lda + gk));
+        v = LOAD(0, p.a_off, p.a_dt, bt * p.a_bs + (p.trans_a != 0u ? gk * p.lda + gi : gi * p.lda + gk));
       As[kk][r] = v;
       kk = p.trans_b != 0u ? e & 15u : e >> 6;
       const uint c = p.trans_b != 0u ? e >> 4 : e & 63u, gj = col0 + c;
       gk = k0 + kk;
       v = 0.0;
       if (gj < p.n && gk < p.k)
-        v = LOAD(b_words, p.b_off, p.b_dt, bt * p.b_bs + (p.trans_b != 0u ? gj * p.ldb + gk : gk * p.ldb + gj));
+        v = LOAD(1, p.b_off, p.b_dt, bt * p.b_bs + (p.trans_b != 0u ? gj * p.ldb + gk : gk * p.ldb + gj));
       Bs[kk][c] = v;
     }
     barrier();
@@ -69,8 +68,8 @@ void main() {
       if (row >= p.m || col >= p.n) continue;
       const uint ci = bt * p.c_bs + row * p.ldc + col;
       float r = p.alpha * acc[i][j];
-      if (p.beta != 0.0) r = fma(p.beta, LOAD(c_words, p.c_off, p.c_dt, ci), r);  // beta == 0: C is not read
-      STORE_C(c_words, p.c_off, p.c_dt, ci, r);
+      if (p.beta != 0.0) r = fma(p.beta, LOAD(2, p.c_off, p.c_dt, ci), r);  // beta == 0: C is not read
+      STORE(2, p.c_off, p.c_dt, ci, r);
     }
   }
 }

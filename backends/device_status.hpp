@@ -1,9 +1,22 @@
-// Messages for errors kernels find in device-resident input; the codes match kernels/status.h.
-#include "opencl.hpp"
+// Status words: how a kernel reports bad device-resident input (an embedding id, a rope position,
+// grouped-GEMM offsets) it finds while running. Each stream owns kStatusWords int32 words; the
+// first kernel to find an error writes its code and three details, later ones leave them alone.
+// The stream's next synchronize reports it once and clears the words; an event reports the words
+// as they were when it was recorded. The codes match backends/opencl/kernels/status.h and
+// backends/vulkan/shaders/status.glsl.
+#pragma once
 
-namespace dshal::opencl {
+#include <dshal/adapter.h>
 
-dshal_status status_from_words(const int32_t w[kStatusWords], std::string* message) {
+#include <cstdint>
+#include <string>
+
+namespace dshal::backend {
+
+constexpr int kStatusWords = 4;
+
+// The message for the words' error; DSHAL_OK (message untouched) when they are clear.
+inline dshal_status status_from_words(const int32_t w[kStatusWords], std::string* message) {
   switch (w[0]) {
     case 0:
       return DSHAL_OK;
@@ -25,4 +38,4 @@ dshal_status status_from_words(const int32_t w[kStatusWords], std::string* messa
   }
 }
 
-}  // namespace dshal::opencl
+}  // namespace dshal::backend
