@@ -2,7 +2,7 @@
 // codes and the bookkeeping of validation layer messages.
 #include <atomic>
 
-#include "vulkan.hpp"
+#include "vulkan_ops.hpp"
 
 namespace dshal::vulkan {
 
@@ -110,6 +110,11 @@ dshal_adapter_table make_table() {
   t.comm_create = comm_create;
   t.comm_destroy = comm_destroy;
   t.all_to_all = all_to_all;
+  fill_norm_act_slots(&t);
+  fill_elementwise_slots(&t);
+  fill_moe_slots(&t);
+  fill_weight_gemm_slots(&t);
+  fill_attention_slots(&t);
   return t;
 }
 
