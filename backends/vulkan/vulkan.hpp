@@ -84,6 +84,7 @@ struct Device {
   uint32_t device_type = 0, staging_type = 0;  // memory type indices
   bool device_address = false;  // bufferDeviceAddress on: operands past maxStorageBufferRange work
   bool small_storage = false;   // 16- and 8-bit storage buffer access and types on
+  bool device_memory_mapped = false;  // device memory is host-coherent: buffers stay mapped
   // Test switches that run every dispatch through the other shader variants (vulkan_device.cpp).
   bool force_device_address = false;
   std::unique_ptr<Pipelines> pipelines;
@@ -92,7 +93,8 @@ struct Device {
   ~Device();
 };
 
-// A buffer and its own memory; `mapped` is set for host-visible staging allocations.
+// A buffer and its own memory; `mapped` is set for staging and, with Device::device_memory_mapped,
+// for device buffers too.
 struct Allocation {
   VkBuffer buffer = VK_NULL_HANDLE;
   VkDeviceMemory memory = VK_NULL_HANDLE;

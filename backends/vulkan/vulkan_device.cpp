@@ -68,7 +68,9 @@ dshal_status allocate(Device* d, uint64_t size, bool staging, Allocation* out) {
   ai.memoryTypeIndex = type;
   VkResult r = vkAllocateMemory(d->dev, &ai, nullptr, &a.memory);
   if (r == VK_SUCCESS) r = vkBindBufferMemory(d->dev, a.buffer, a.memory, 0);
-  if (r == VK_SUCCESS && staging) r = vkMapMemory(d->dev, a.memory, 0, VK_WHOLE_SIZE, 0, &a.mapped);
+  // Staging is always mapped; device memory too where it is host-coherent (lavapipe, integrated
+  // GPUs), so host copies reach it without a staging hop (vulkan_transfer.cpp).
+  if (r == VK_SUCCESS && (staging || d->device_memory_mapped)) r = vkMapMemory(d->dev, a.memory, 0, VK_WHOLE_SIZE, 0, &a.mapped);
   if (r == VK_SUCCESS && d->device_address) {
     auto info = make<VkBufferDeviceAddressInfo>(VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO);
     info.buffer = a.buffer;
@@ -152,6 +154,9 @@ dshal_status device_open(uint32_t index, dshal_device* out) {
     d->device_type = pick_type(mp, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0);
     d->staging_type = pick_type(mp, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
                                 VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+    constexpr VkMemoryPropertyFlags kHostCoherent = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    d->device_memory_mapped = d->device_type != UINT32_MAX &&
+                              (mp.memoryTypes[d->device_type].propertyFlags & kHostCoherent) == kHostCoherent;
     if (d->staging_type == UINT32_MAX)
       return fail(DSHAL_ERROR_UNAVAILABLE, std::string(d->info->props.deviceName) + " has no host-visible coherent memory");
     d->pipelines = std::make_unique<Pipelines>(d.get());

@@ -1,7 +1,8 @@
-// vulkan copies and fill, recorded on the stream. Host data goes through a staging allocation per
-// copy, freed when the submission completes: h2d reads the host memory at enqueue time (the caller
-// keeps it unchanged until the copy completes), d2h writes it when the submission is retired by a
-// synchronize or an event wait that covers it.
+// vulkan copies and fill, recorded on the stream. h2d reads the host memory at enqueue time (the
+// caller keeps it unchanged until the copy completes); d2h writes it when the submission is retired
+// by a synchronize or an event wait that covers it. Where device memory is mapped (host-coherent),
+// d2h reads it directly then, and an h2d on an idle stream writes it directly; otherwise host data
+// goes through a staging allocation per copy, freed when the submission completes.
 #include <cstring>
 
 #include "vulkan.hpp"
@@ -38,27 +39,46 @@ dshal_status stage_in(Stream* s, const void* src, Buffer* dst, uint64_t off, uin
   return DSHAL_OK;
 }
 
+// With s->m held: nothing of s is queued, in flight or waited for, so a write now is in stream order.
+bool idle(Stream* s) {
+  retire(s);
+  return !s->open.cmd && s->in_flight.empty() && s->waits.empty();
+}
+
 }  // namespace
 
 dshal_status copy_h2d(dshal_stream stream, const void* src, dshal_buffer dst, uint64_t off, uint64_t bytes) {
   return guarded([&] {
     Stream* s = as_stream(stream);
+    Buffer* b = as_buffer(dst);
     std::lock_guard lock(s->m);
+    if (b->alloc.mapped && idle(s)) {
+      std::memcpy(static_cast<char*>(b->alloc.mapped) + off, src, bytes);
+      return DSHAL_OK;
+    }
     if (dshal_status st = settle_host_writes(s); st != DSHAL_OK) return st;
-    return stage_in(s, src, as_buffer(dst), off, bytes);
+    return stage_in(s, src, b, off, bytes);
   });
 }
 
 dshal_status copy_d2h(dshal_stream stream, dshal_buffer src, uint64_t off, void* dst, uint64_t bytes) {
   return guarded([&] {
     Stream* s = as_stream(stream);
+    Buffer* b = as_buffer(src);
     std::lock_guard lock(s->m);
     VkCommandBuffer cmd = VK_NULL_HANDLE;
+    // Recorded even when nothing is copied on the device: the batch's closing host barrier makes
+    // the work before it visible to the host step.
     if (dshal_status st = record(s, &cmd); st != DSHAL_OK) return st;
+    if (b->alloc.mapped) {
+      const char* from = static_cast<const char*>(b->alloc.mapped) + off;
+      s->open.host_steps.push_back([dst, from, bytes] { std::memcpy(dst, from, bytes); });
+      return DSHAL_OK;
+    }
     Allocation staging;
     if (dshal_status st = allocate(s->device, bytes, true, &staging); st != DSHAL_OK) return st;
     s->open.staging.push_back(staging);
-    copy_region(cmd, as_buffer(src)->alloc.buffer, off, staging.buffer, 0, bytes);
+    copy_region(cmd, b->alloc.buffer, off, staging.buffer, 0, bytes);
     const void* from = staging.mapped;
     s->open.host_steps.push_back([dst, from, bytes] { std::memcpy(dst, from, bytes); });
     return DSHAL_OK;
