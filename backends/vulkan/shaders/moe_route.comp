@@ -40,8 +40,9 @@ bool ranks_before(float va, uint a, float vb, uint b) {
   return a < b;
 }
 
-// The rank of choice[i] (or gscore[i]) among the first n, counted only up to `limit`: all a caller
-// needs is whether it is below, and most elements get there after a few comparisons.
+// The rank of choice[i] (gscore[i]) among the first n, counted only up to `limit`: all a caller
+// needs is whether it is below, and most elements get there after a few comparisons. Two copies,
+// as GLSL cannot pass a shared array by reference.
 uint choice_rank_below(uint n, uint i, uint limit) {
   uint rank = 0u;
   for (uint j = 0u; j < n && rank < limit; ++j) rank += ranks_before(choice[j], j, choice[i], i) ? 1u : 0u;
