@@ -12,6 +12,7 @@
 // Dimensions and dtypes are specialization constants (they fix the register and shared arrays);
 // offsets are bytes within each bound operand, strides are elements (as dshal_attention_view).
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "bind.glsl"
 #include "dtype.glsl"
 
@@ -69,7 +70,7 @@ void main() {
     run_sum[lid] = 0.0;
   }
   float acc[R * CPI];
-  for (uint i = 0u; i < R * CPI; ++i) acc[i] = 0.0;
+  [[unroll]] for (uint i = 0u; i < R * CPI; ++i) acc[i] = 0.0;
 
   // Rows are query-major, so the tile's last row sees the most keys.
   const uint end = visible_keys((row0 + n - 1u) / p.group_heads);
@@ -78,13 +79,13 @@ void main() {
     barrier();  // staging done, or the previous block's ps and alpha use done
     if (lid < jn) {
       float s[R];
-      for (uint r = 0u; r < R; ++r) s[r] = 0.0;
+      [[unroll]] for (uint r = 0u; r < R; ++r) s[r] = 0.0;
       const uint k_at = (j0 + lid) * p.k_ts + g * p.k_hs;
       for (uint d = 0u; d < D; ++d) {
         const float kv = LOAD(1, p.k_off, K_DT, k_at + d);
-        for (uint r = 0u; r < R; ++r) s[r] = fma(qs[r * D + d], kv, s[r]);
+        [[unroll]] for (uint r = 0u; r < R; ++r) s[r] = fma(qs[r * D + d], kv, s[r]);
       }
-      for (uint r = 0u; r < R; ++r) ps[r * KEYS + lid] = p.scale * s[r];
+      [[unroll]] for (uint r = 0u; r < R; ++r) ps[r * KEYS + lid] = p.scale * s[r];
     }
     barrier();
     // Online softmax, one invocation per row: p = exp(s - m_new) on the row's visible keys, 0 past
@@ -112,23 +113,29 @@ void main() {
       alpha[r] = a;
     }
     barrier();
-    for (uint i = 0u; i < CPI; ++i) {
-      const uint c = col0 + lid + 64u * i;
-      for (uint r = 0u; r < R; ++r) acc[r * CPI + i] *= alpha[r];
-      if (c >= DV) continue;
-      const uint v_at = j0 * p.v_ts + g * p.v_hs + c;
-      for (uint j = 0u; j < jn; ++j) {
-        const float vv = LOAD(2, p.v_off, V_DT, v_at + j * p.v_ts);
-        for (uint r = 0u; r < R; ++r) acc[r * CPI + i] = fma(ps[r * KEYS + j], vv, acc[r * CPI + i]);
+    // The loops over rows and columns are unrolled so that acc stays in registers.
+    [[unroll]] for (uint r = 0u; r < R; ++r) {
+      const float a = alpha[r];
+      [[unroll]] for (uint i = 0u; i < CPI; ++i) acc[r * CPI + i] *= a;
+    }
+    const uint v_at = j0 * p.v_ts + g * p.v_hs + col0 + lid;
+    for (uint j = 0u; j < jn; ++j) {
+      float vv[CPI];
+      [[unroll]] for (uint i = 0u; i < CPI; ++i)
+        vv[i] = col0 + lid + 64u * i < DV ? LOAD(2, p.v_off, V_DT, v_at + j * p.v_ts + 64u * i) : 0.0;
+      [[unroll]] for (uint r = 0u; r < R; ++r) {
+        const float pr = ps[r * KEYS + j];
+        [[unroll]] for (uint i = 0u; i < CPI; ++i) acc[r * CPI + i] = fma(pr, vv[i], acc[r * CPI + i]);
       }
     }
   }
   barrier();
 
-  for (uint r = 0u; r < n; ++r) {
+  [[unroll]] for (uint r = 0u; r < R; ++r) {
+    if (r >= n) break;
     const uint t = (row0 + r) / p.group_heads, h = g * p.group_heads + (row0 + r) % p.group_heads;
     const float inv = run_sum[r] > 0.0 ? 1.0 / run_sum[r] : 0.0;
-    for (uint i = 0u; i < CPI; ++i) {
+    [[unroll]] for (uint i = 0u; i < CPI; ++i) {
       const uint c = col0 + lid + 64u * i;
       if (c < DV) STORE(3, p.o_off, O_DT, t * p.o_ts + h * p.o_hs + c, acc[r * CPI + i] * inv);
     }
