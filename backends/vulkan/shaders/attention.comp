@@ -18,6 +18,7 @@
 
 #define KEYS 64u  // keys per block = invocations: one key each in the score step
 layout(local_size_x = 64) in;
+#define NEG_INF uintBitsToFloat(0xff800000u)
 
 layout(constant_id = 0) const uint R = 8;     // rows per tile
 layout(constant_id = 1) const uint D = 64;    // qk_dim
@@ -66,7 +67,7 @@ void main() {
     for (uint c = lid; c < D; c += 64u) qs[r * D + c] = r < n ? LOAD(0, p.q_off, Q_DT, t * p.q_ts + h * p.q_hs + c) : 0.0;
   }
   if (lid < R) {
-    run_max[lid] = -1.0 / 0.0;
+    run_max[lid] = NEG_INF;
     run_sum[lid] = 0.0;
   }
   float acc[R * CPI];
@@ -95,18 +96,18 @@ void main() {
       const uint r = lid;
       const uint vis_end = r < n ? visible_keys((row0 + r) / p.group_heads) : 0u;
       const uint vis = vis_end > j0 ? min(jn, vis_end - j0) : 0u;
-      float mx = -1.0 / 0.0;
+      float mx = NEG_INF;
       for (uint j = 0u; j < vis; ++j) mx = max(mx, ps[r * KEYS + j]);
       const float m_old = run_max[r], m_new = max(m_old, mx);
       float sum = 0.0;
       for (uint j = 0u; j < jn; ++j) {
-        const float e = j < vis && m_new != -1.0 / 0.0 ? exp(ps[r * KEYS + j] - m_new) : 0.0;
+        const float e = j < vis && m_new != NEG_INF ? exp(ps[r * KEYS + j] - m_new) : 0.0;
         ps[r * KEYS + j] = e;
         sum += e;
       }
       float a = 1.0;
-      if (m_new != -1.0 / 0.0) {  // else nothing visible yet: this block adds nothing (p is 0)
-        a = m_old == -1.0 / 0.0 ? 0.0 : exp(m_old - m_new);
+      if (m_new != NEG_INF) {  // else nothing visible yet: this block adds nothing (p is 0)
+        a = m_old == NEG_INF ? 0.0 : exp(m_old - m_new);
         run_sum[r] = run_sum[r] * a + sum;
         run_max[r] = m_new;
       }
