@@ -10,8 +10,9 @@
 namespace dshal::vulkan {
 namespace {
 
-constexpr uint32_t kTileCols = 64;  // local_size_x of both shaders: one column of C per invocation
-constexpr uint32_t kTileRows = 8;   // TILE_ROWS of weight_tile.glsl
+// The tile of shaders/weight_tile.glsl: TILE_ROWS x TILE_WIDTH outputs per workgroup.
+constexpr uint32_t kTileRows = 8;
+constexpr uint32_t kTileCols = 256;
 
 struct QuantPush {
   uint32_t addr[8];  // A, W, scales, C; filled by dispatch()

@@ -1,16 +1,15 @@
 #version 450
 // grouped_gemm, the contiguous MoE layout: rows [offsets[g], offsets[g+1]) of A and C use weight
 // group g (W_g at w_off + g * w_gs bytes, its scales at s_off + g * s_gs). Workgroup (x, y) covers
-// 64 columns of C for group y, walking that group's rows TILE_ROWS at a time (weight_tile.glsl), so
-// an empty group costs nothing and each weight is read once per TILE_ROWS rows. The offsets live
-// on the device: every workgroup checks all of them first, so on a bad one nothing is written
-// anywhere, and the first invocation reports the first bad index.
+// TILE_WIDTH columns of C for group y + group_base, walking that group's rows TILE_ROWS at a time
+// (weight_tile.glsl), so an empty group costs nothing and each weight is read once per TILE_ROWS
+// rows. The offsets live on the device: every workgroup checks all of them first, so on a bad one
+// nothing is written anywhere, and the first invocation reports the first bad index.
 #extension GL_GOOGLE_include_directive : require
 #include "bind.glsl"
 #include "dtype.glsl"
 #include "status.glsl"
 
-layout(local_size_x = 64) in;
 layout(push_constant) uniform Params {
   uvec2 addr[6];  // A, W, scales, offsets (i32), C, status words
   uint m, n, k, groups, group_base;
@@ -40,9 +39,8 @@ void main() {
     }
     prev = o;
   }
-  const uint g = gl_WorkGroupID.y + p.group_base, j = gl_GlobalInvocationID.x;
-  if (j >= p.n) return;
-  const uint lo = uint(offset_at(g)), hi = uint(offset_at(g + 1u));
-  const uint w_row = p.w_off + g * p.w_gs + j * p.w_row_bytes, s_base = p.s_off + g * p.s_gs;
-  for (uint r0 = lo; r0 < hi; r0 += TILE_ROWS) weight_tile(r0, min(TILE_ROWS, hi - r0), j, w_row, s_base, 1.0, 0.0);
+  const uint g = gl_WorkGroupID.y + p.group_base, lo = uint(offset_at(g)), hi = uint(offset_at(g + 1u));
+  for (uint r0 = lo; r0 < hi; r0 += TILE_ROWS)
+    weight_tile(r0, min(TILE_ROWS, hi - r0), gl_WorkGroupID.x * TILE_WIDTH, p.w_off + g * p.w_gs, p.w_row_bytes,
+                p.s_off + g * p.s_gs, 1.0, 0.0);
 }

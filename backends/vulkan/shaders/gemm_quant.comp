@@ -1,11 +1,10 @@
 #version 450
 // gemm_quant: C = alpha * A dequant(W)^T + beta * C, W FP8 e4m3 (block scales) or INT4 (group
-// scales), N x K. A workgroup covers 64 columns of C and TILE_ROWS rows (weight_tile.glsl).
+// scales), N x K. Workgroup (x, y) computes tile (x, y + row_base) of weight_tile.glsl.
 #extension GL_GOOGLE_include_directive : require
 #include "bind.glsl"
 #include "dtype.glsl"
 
-layout(local_size_x = 64) in;
 layout(push_constant) uniform Params {
   uvec2 addr[4];  // A, W, scales, C
   uint m, n, k, row_base;
@@ -22,7 +21,7 @@ layout(push_constant) uniform Params {
 #include "weight_tile.glsl"
 
 void main() {
-  const uint j = gl_GlobalInvocationID.x, r0 = (gl_WorkGroupID.y + p.row_base) * TILE_ROWS;
-  if (j >= p.n || r0 >= p.m) return;
-  weight_tile(r0, min(TILE_ROWS, p.m - r0), j, p.w_off + j * p.w_row_bytes, p.s_off, p.alpha, p.beta);
+  const uint r0 = (gl_WorkGroupID.y + p.row_base) * TILE_ROWS;  // < m: the host dispatches no more
+  weight_tile(r0, min(TILE_ROWS, p.m - r0), gl_WorkGroupID.x * TILE_WIDTH, p.w_off, p.w_row_bytes, p.s_off, p.alpha,
+              p.beta);
 }

@@ -1,15 +1,20 @@
 // The tile shared by gemm_quant.comp and gemm_grouped.comp: C = alpha * A W^T + beta * C for a
 // weight W[N][K] of f32 / f16 / bf16, FP8 e4m3 (block scales) or INT4 (group scales), dequantized
-// as it is read. Each invocation owns one column j of C (one weight row) and up to TILE_ROWS rows
-// of A that the whole workgroup shares: A's loads are uniform across the workgroup, so only the
-// weight is read per invocation, once per tile.
+// as it is read. A workgroup of TILE_INVOCATIONS computes up to TILE_ROWS rows x TILE_WIDTH columns
+// of C, each invocation TILE_COLS columns (weight rows) of all those rows: each weight element is
+// read and dequantized once per tile, and A's rows are staged in shared memory for all of them.
 //
 // Before including, define the operand indices A_OP, W_OP, S_OP (scales), C_OP; the push block p
-// must have k, a_off, a_dt, lda, bn, bk, c_off, c_dt, ldc (offsets in bytes, strides in
+// must have n, k, a_off, a_dt, lda, bn, bk, c_off, c_dt, ldc (offsets in bytes, strides in
 // elements, as in dshal_matrix / dshal_weight).
 #define DT_FP8 4u
 #define DT_INT4 5u
 #define TILE_ROWS 8u
+#define TILE_COLS 4u
+#define TILE_INVOCATIONS 64u
+#define TILE_WIDTH (TILE_COLS * TILE_INVOCATIONS)  // columns of C per workgroup
+
+layout(local_size_x = TILE_INVOCATIONS) in;
 
 // The weight's dtype, and whether every weight row starts on a uint word so that runs of 8
 // elements are whole words (the host checks the offsets, strides and scale blocks).
@@ -64,42 +69,85 @@ void weight_run8(uint row, uint e, out float w[8]) {
   }
 }
 
-// Rows r0 .. r0 + rows - 1 (rows <= TILE_ROWS, uniform across the workgroup) of column j of C,
-// with weight row j at byte w_row of W_OP and the weight's scales from byte s_base of S_OP.
-void weight_tile(uint r0, uint rows, uint j, uint w_row, uint s_base, float alpha, float beta) {
-  float acc[TILE_ROWS];
-  for (uint i = 0u; i < TILE_ROWS; ++i) acc[i] = 0.0;
+// A's rows of the tile, a chunk of K at a time, as f32: every invocation reads all of it, and
+// vec4 reads of shared memory cost far less than per-element loads of A (which lavapipe runs lane
+// by lane, with the dtype decode, even when all lanes want the same element).
+#define CHUNK_K 64u
+shared vec4 a_tile[TILE_ROWS][CHUNK_K / 4u];
+
+float a_at(uint i, uint kk) { return a_tile[i][kk >> 2][kk & 3u]; }
+
+// Rows r0 .. r0 + rows - 1 (rows <= TILE_ROWS) of columns col0 + lane + TILE_INVOCATIONS * c
+// (c < TILE_COLS, those below n) of C; weight row j starts at byte w_base + j * w_row_bytes of W_OP, the
+// weight's scales at byte s_base of S_OP. All arguments are uniform across the workgroup and every
+// invocation must call it (it has barriers).
+void weight_tile(uint r0, uint rows, uint col0, uint w_base, uint w_row_bytes, uint s_base, float alpha, float beta) {
+  const uint lane = gl_LocalInvocationID.x;
+  uint w_row[TILE_COLS], srow[TILE_COLS];
+  float acc[TILE_ROWS][TILE_COLS];
   const bool quant = weight_quantized();
   const uint kstep = quant ? p.bk : p.k, sld = quant ? (p.k + p.bk - 1u) / p.bk : 0u;
+  for (uint c = 0u; c < TILE_COLS; ++c) {
+    const uint j = min(col0 + lane + TILE_INVOCATIONS * c, p.n - 1u);  // past n: repeat a valid row
+    w_row[c] = w_base + j * w_row_bytes;
+    srow[c] = (s_base >> 2) + (j / p.bn) * sld;
+    for (uint i = 0u; i < TILE_ROWS; ++i) acc[i][c] = 0.0;
+  }
   for (uint kb = 0u; kb < p.k; kb += kstep) {
     const uint ke = min(kb + kstep, p.k);
-    const float s = quant ? uintBitsToFloat(WORDS(S_OP)[(s_base >> 2) + (j / p.bn) * sld + kb / p.bk]) : 1.0;
-    uint pk = kb;
-    if (W_WORDS != 0u) {
-      for (; pk + 8u <= ke; pk += 8u) {
-        float w[8];
-        weight_run8(w_row, pk, w);
-        for (uint q = 0u; q < 8u; ++q) w[q] *= s;
+    float s[TILE_COLS];
+    for (uint c = 0u; c < TILE_COLS; ++c) s[c] = quant ? uintBitsToFloat(WORDS(S_OP)[srow[c] + kb / p.bk]) : 1.0;
+    for (uint k0 = kb; k0 < ke; k0 += CHUNK_K) {
+      const uint kn = min(CHUNK_K, ke - k0);
+      barrier();  // the previous chunk is read
+      for (uint v = lane; v < TILE_ROWS * CHUNK_K / 4u; v += gl_WorkGroupSize.x) {
+        const uint i = v / (CHUNK_K / 4u), q0 = 4u * (v % (CHUNK_K / 4u));
+        vec4 x = vec4(0.0);
+        for (uint q = 0u; q < 4u; ++q)
+          if (i < rows && q0 + q < kn) x[q] = LOAD(A_OP, p.a_off, p.a_dt, (r0 + i) * p.lda + k0 + q0 + q);
+        a_tile[i][q0 / 4u] = x;
+      }
+      barrier();
+      uint kk = 0u;
+      if (W_WORDS != 0u) {
+        for (; kk + 8u <= kn; kk += 8u) {
+          float w[TILE_COLS][8];
+          for (uint c = 0u; c < TILE_COLS; ++c) {
+            weight_run8(w_row[c], k0 + kk, w[c]);
+            for (uint q = 0u; q < 8u; ++q) w[c][q] *= s[c];
+          }
+          for (uint i = 0u; i < TILE_ROWS; ++i) {
+            if (i >= rows) break;
+            const vec4 lo = a_tile[i][kk >> 2], hi = a_tile[i][(kk >> 2) + 1u];
+            for (uint c = 0u; c < TILE_COLS; ++c) {
+              float t = acc[i][c];
+              for (uint q = 0u; q < 4u; ++q) t = fma(lo[q], w[c][q], t);
+              for (uint q = 0u; q < 4u; ++q) t = fma(hi[q], w[c][4u + q], t);
+              acc[i][c] = t;
+            }
+          }
+        }
+      }
+      for (; kk < kn; ++kk) {
+        float w[TILE_COLS];
+        for (uint c = 0u; c < TILE_COLS; ++c) w[c] = weight_at(w_row[c], k0 + kk) * s[c];
         for (uint i = 0u; i < TILE_ROWS; ++i) {
           if (i >= rows) break;
-          const uint ai = (r0 + i) * p.lda + pk;
-          for (uint q = 0u; q < 8u; ++q) acc[i] = fma(LOAD(A_OP, p.a_off, p.a_dt, ai + q), w[q], acc[i]);
+          const float a = a_at(i, kk);
+          for (uint c = 0u; c < TILE_COLS; ++c) acc[i][c] = fma(a, w[c], acc[i][c]);
         }
       }
     }
-    for (; pk < ke; ++pk) {
-      const float w = weight_at(w_row, pk) * s;
-      for (uint i = 0u; i < TILE_ROWS; ++i) {
-        if (i >= rows) break;
-        acc[i] = fma(LOAD(A_OP, p.a_off, p.a_dt, (r0 + i) * p.lda + pk), w, acc[i]);
-      }
-    }
   }
-  for (uint i = 0u; i < TILE_ROWS; ++i) {
-    if (i >= rows) break;
-    const uint ci = (r0 + i) * p.ldc + j;
-    float r = alpha * acc[i];
-    if (beta != 0.0) r = fma(beta, LOAD(C_OP, p.c_off, p.c_dt, ci), r);  // beta == 0: C is not read
-    STORE(C_OP, p.c_off, p.c_dt, ci, r);
+  for (uint c = 0u; c < TILE_COLS; ++c) {
+    const uint j = col0 + lane + TILE_INVOCATIONS * c;
+    if (j >= p.n) continue;
+    for (uint i = 0u; i < TILE_ROWS; ++i) {
+      if (i >= rows) break;
+      const uint ci = (r0 + i) * p.ldc + j;
+      float r = alpha * acc[i][c];
+      if (beta != 0.0) r = fma(beta, LOAD(C_OP, p.c_off, p.c_dt, ci), r);  // beta == 0: C is not read
+      STORE(C_OP, p.c_off, p.c_dt, ci, r);
+    }
   }
 }
