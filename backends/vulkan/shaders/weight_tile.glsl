@@ -7,6 +7,8 @@
 // Before including, define the operand indices A_OP, W_OP, S_OP (scales), C_OP; the push block p
 // must have n, k, a_off, a_dt, lda, bn, bk, c_off, c_dt, ldc (offsets in bytes, strides in
 // elements, as in dshal_matrix / dshal_weight).
+#extension GL_EXT_control_flow_attributes : require
+
 #define DT_FP8 4u
 #define DT_INT4 5u
 #define TILE_ROWS 8u
@@ -49,19 +51,19 @@ float weight_at(uint row, uint e) {
 void weight_run8(uint row, uint e, out float w[8]) {
   if (W_DT == DT_INT4) {
     const uint x = WORDS(W_OP)[(row + (e >> 1)) >> 2];
-    for (uint q = 0u; q < 8u; ++q) w[q] = int4_to_f32(x >> (4u * q));
+    [[unroll]] for (uint q = 0u; q < 8u; ++q) w[q] = int4_to_f32(x >> (4u * q));
   } else if (W_DT == DT_FP8) {
     const uint base = (row + e) >> 2;
-    for (uint h = 0u; h < 2u; ++h) {
+    [[unroll]] for (uint h = 0u; h < 2u; ++h) {
       const uint x = WORDS(W_OP)[base + h];
-      for (uint q = 0u; q < 4u; ++q) w[4u * h + q] = fp8_to_f32((x >> (8u * q)) & 0xffu);
+      [[unroll]] for (uint q = 0u; q < 4u; ++q) w[4u * h + q] = fp8_to_f32((x >> (8u * q)) & 0xffu);
     }
   } else if (W_DT == DT_F32) {
     const uint base = (row >> 2) + e;
-    for (uint q = 0u; q < 8u; ++q) w[q] = uintBitsToFloat(WORDS(W_OP)[base + q]);
+    [[unroll]] for (uint q = 0u; q < 8u; ++q) w[q] = uintBitsToFloat(WORDS(W_OP)[base + q]);
   } else {
     const uint base = (row >> 2) + (e >> 1);
-    for (uint h = 0u; h < 4u; ++h) {
+    [[unroll]] for (uint h = 0u; h < 4u; ++h) {
       const uint x = WORDS(W_OP)[base + h];
       w[2u * h] = decode16(x & 0xffffu, W_DT);
       w[2u * h + 1u] = decode16(x >> 16, W_DT);
@@ -87,23 +89,23 @@ void weight_tile(uint r0, uint rows, uint col0, uint w_base, uint w_row_bytes, u
   float acc[TILE_ROWS][TILE_COLS];
   const bool quant = weight_quantized();
   const uint kstep = quant ? p.bk : p.k, sld = quant ? (p.k + p.bk - 1u) / p.bk : 0u;
-  for (uint c = 0u; c < TILE_COLS; ++c) {
+  [[unroll]] for (uint c = 0u; c < TILE_COLS; ++c) {
     const uint j = min(col0 + lane + TILE_INVOCATIONS * c, p.n - 1u);  // past n: repeat a valid row
     w_row[c] = w_base + j * w_row_bytes;
     srow[c] = (s_base >> 2) + (j / p.bn) * sld;
-    for (uint i = 0u; i < TILE_ROWS; ++i) acc[i][c] = 0.0;
+    [[unroll]] for (uint i = 0u; i < TILE_ROWS; ++i) acc[i][c] = 0.0;
   }
   for (uint kb = 0u; kb < p.k; kb += kstep) {
     const uint ke = min(kb + kstep, p.k);
     float s[TILE_COLS];
-    for (uint c = 0u; c < TILE_COLS; ++c) s[c] = quant ? uintBitsToFloat(WORDS(S_OP)[srow[c] + kb / p.bk]) : 1.0;
+    [[unroll]] for (uint c = 0u; c < TILE_COLS; ++c) s[c] = quant ? uintBitsToFloat(WORDS(S_OP)[srow[c] + kb / p.bk]) : 1.0;
     for (uint k0 = kb; k0 < ke; k0 += CHUNK_K) {
       const uint kn = min(CHUNK_K, ke - k0);
       barrier();  // the previous chunk is read
       for (uint v = lane; v < TILE_ROWS * CHUNK_K / 4u; v += gl_WorkGroupSize.x) {
         const uint i = v / (CHUNK_K / 4u), q0 = 4u * (v % (CHUNK_K / 4u));
         vec4 x = vec4(0.0);
-        for (uint q = 0u; q < 4u; ++q)
+        [[unroll]] for (uint q = 0u; q < 4u; ++q)
           if (i < rows && q0 + q < kn) x[q] = LOAD(A_OP, p.a_off, p.a_dt, (r0 + i) * p.lda + k0 + q0 + q);
         a_tile[i][q0 / 4u] = x;
       }
@@ -112,17 +114,17 @@ void weight_tile(uint r0, uint rows, uint col0, uint w_base, uint w_row_bytes, u
       if (W_WORDS != 0u) {
         for (; kk + 8u <= kn; kk += 8u) {
           float w[TILE_COLS][8];
-          for (uint c = 0u; c < TILE_COLS; ++c) {
+          [[unroll]] for (uint c = 0u; c < TILE_COLS; ++c) {
             weight_run8(w_row[c], k0 + kk, w[c]);
-            for (uint q = 0u; q < 8u; ++q) w[c][q] *= s[c];
+            [[unroll]] for (uint q = 0u; q < 8u; ++q) w[c][q] *= s[c];
           }
-          for (uint i = 0u; i < TILE_ROWS; ++i) {
-            if (i >= rows) break;
+          [[unroll]] for (uint i = 0u; i < TILE_ROWS; ++i) {
+            if (i >= rows) continue;
             const vec4 lo = a_tile[i][kk >> 2], hi = a_tile[i][(kk >> 2) + 1u];
-            for (uint c = 0u; c < TILE_COLS; ++c) {
+            [[unroll]] for (uint c = 0u; c < TILE_COLS; ++c) {
               float t = acc[i][c];
-              for (uint q = 0u; q < 4u; ++q) t = fma(lo[q], w[c][q], t);
-              for (uint q = 0u; q < 4u; ++q) t = fma(hi[q], w[c][4u + q], t);
+              [[unroll]] for (uint q = 0u; q < 4u; ++q) t = fma(lo[q], w[c][q], t);
+              [[unroll]] for (uint q = 0u; q < 4u; ++q) t = fma(hi[q], w[c][4u + q], t);
               acc[i][c] = t;
             }
           }
@@ -130,20 +132,20 @@ void weight_tile(uint r0, uint rows, uint col0, uint w_base, uint w_row_bytes, u
       }
       for (; kk < kn; ++kk) {
         float w[TILE_COLS];
-        for (uint c = 0u; c < TILE_COLS; ++c) w[c] = weight_at(w_row[c], k0 + kk) * s[c];
-        for (uint i = 0u; i < TILE_ROWS; ++i) {
-          if (i >= rows) break;
+        [[unroll]] for (uint c = 0u; c < TILE_COLS; ++c) w[c] = weight_at(w_row[c], k0 + kk) * s[c];
+        [[unroll]] for (uint i = 0u; i < TILE_ROWS; ++i) {
+          if (i >= rows) continue;
           const float a = a_at(i, kk);
-          for (uint c = 0u; c < TILE_COLS; ++c) acc[i][c] = fma(a, w[c], acc[i][c]);
+          [[unroll]] for (uint c = 0u; c < TILE_COLS; ++c) acc[i][c] = fma(a, w[c], acc[i][c]);
         }
       }
     }
   }
-  for (uint c = 0u; c < TILE_COLS; ++c) {
+  [[unroll]] for (uint c = 0u; c < TILE_COLS; ++c) {
     const uint j = col0 + lane + TILE_INVOCATIONS * c;
     if (j >= p.n) continue;
-    for (uint i = 0u; i < TILE_ROWS; ++i) {
-      if (i >= rows) break;
+    [[unroll]] for (uint i = 0u; i < TILE_ROWS; ++i) {
+      if (i >= rows) continue;
       const uint ci = (r0 + i) * p.ldc + j;
       float r = alpha * acc[i][c];
       if (beta != 0.0) r = fma(beta, LOAD(C_OP, p.c_off, p.c_dt, ci), r);  // beta == 0: C is not read
