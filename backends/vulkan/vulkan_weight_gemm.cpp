@@ -10,8 +10,9 @@
 namespace dshal::vulkan {
 namespace {
 
-// The tile of shaders/weight_tile.glsl: TILE_ROWS x TILE_WIDTH outputs per workgroup.
-constexpr uint32_t kTileRows = 8;
+// The tile of shaders/weight_tile.glsl: up to kMaxTileRows (TILE_ROWS) x kTileCols (TILE_WIDTH)
+// outputs per workgroup.
+constexpr uint32_t kMaxTileRows = 8;
 constexpr uint32_t kTileCols = 256;
 
 struct QuantPush {
@@ -69,14 +70,21 @@ WeightLayout weight_layout(const dshal_weight& w, uint64_t groups, uint64_t n, u
   return l;
 }
 
-// Specialization constants of weight_tile.glsl: the weight dtype, and whether every run of 8
-// elements at a multiple of 8 along K is whole uint words (rows on word boundaries, scale blocks
-// in runs of 8), which lets the shader read words instead of single elements.
+// The rows of a tile for about `rows` rows per tile: the next power of two, at most kMaxTileRows.
+uint32_t tile_rows(uint64_t rows) {
+  uint32_t r = 1;
+  while (r < rows && r < kMaxTileRows) r *= 2;
+  return r;
+}
+
+// Specialization constants of weight_tile.glsl: the weight dtype; whether every run of 8 elements
+// at a multiple of 8 along K is whole uint words (rows on word boundaries, scale blocks in runs of
+// 8), which lets the shader read words instead of single elements; the rows of a tile.
 std::vector<uint32_t> weight_spec(const dshal_weight& w, const WeightLayout& l, uint32_t w_off, uint64_t groups,
-                                  uint64_t w_gs) {
+                                  uint64_t w_gs, uint32_t rows) {
   const bool words = w_off % 4 == 0 && l.row_bytes % 4 == 0 && (groups == 1 || w_gs % 4 == 0) &&
                      (!quantized(w.dtype) || l.bk % 8 == 0);
-  return {uint32_t(w.dtype), words ? 1u : 0u};
+  return {uint32_t(w.dtype), words ? 1u : 0u, rows};
 }
 
 // The shaders address operands in 32-bit bytes.
@@ -117,9 +125,10 @@ dshal_status gemm_quant(dshal_stream stream, const dshal_gemm_quant_desc* d) {
                    w.offset, uint32_t(l.row_bytes), sc.offset, l.bn, l.bk,
                    c.offset, uint32_t(d->c.dtype), uint32_t(d->c.ld),
                    d->alpha, d->beta};
-    const std::vector<uint32_t> spec = weight_spec(d->w, l, w.offset, 1, 0);
+    const uint32_t rows = tile_rows(d->m);
+    const std::vector<uint32_t> spec = weight_spec(d->w, l, w.offset, 1, 0, rows);
     const uint32_t max_y = s->device->info->props.limits.maxComputeWorkGroupCount[1];
-    const uint32_t tiles = ceil_div(d->m, kTileRows);
+    const uint32_t tiles = ceil_div(d->m, rows);
     for (uint32_t t0 = 0; t0 < tiles; t0 += max_y) {
       push.row_base = t0;
       const Dispatch x{"gemm_quant", {a.binding, w.binding, sc.binding, c.binding}, &push, sizeof(push),
@@ -158,7 +167,9 @@ dshal_status grouped_gemm(dshal_stream stream, const dshal_grouped_gemm_desc* d)
                      uint32_t(d->scales_group_stride_bytes), l.bn, l.bk,
                      off.offset,
                      c.offset, uint32_t(d->c.dtype), uint32_t(d->c.ld)};
-    const std::vector<uint32_t> spec = weight_spec(wd, l, w.offset, d->groups, d->w_group_stride_bytes);
+    // The rows per group are on the device: tiles fit the average (MoE decode: about one).
+    const std::vector<uint32_t> spec =
+        weight_spec(wd, l, w.offset, d->groups, d->w_group_stride_bytes, tile_rows((d->m + d->groups - 1) / d->groups));
     std::lock_guard lock(s->m);
     const uint32_t max_y = s->device->info->props.limits.maxComputeWorkGroupCount[1];
     for (uint64_t g0 = 0; g0 < d->groups; g0 += max_y) {

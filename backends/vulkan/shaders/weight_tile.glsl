@@ -11,7 +11,6 @@
 
 #define DT_FP8 4u
 #define DT_INT4 5u
-#define TILE_ROWS 8u
 #define TILE_COLS 4u
 #define TILE_INVOCATIONS 64u
 #define TILE_WIDTH (TILE_COLS * TILE_INVOCATIONS)  // columns of C per workgroup
@@ -22,6 +21,9 @@ layout(local_size_x = TILE_INVOCATIONS) in;
 // elements are whole words (the host checks the offsets, strides and scale blocks).
 layout(constant_id = 0) const uint W_DT = DT_F32;
 layout(constant_id = 1) const uint W_WORDS = 0u;
+// Rows of A per tile (1, 2, 4 or 8): the host picks the fewest that cover the rows it expects per
+// tile, since every row of the tile costs its multiply-adds (lavapipe runs both sides of a branch).
+layout(constant_id = 2) const uint TILE_ROWS = 8u;
 
 // OCP e4m3fn as hal's host/dtype.hpp decodes it: bias 7, subnormals man * 2^-9, S.1111.111 NaN.
 float fp8_to_f32(uint v) {
