@@ -54,7 +54,8 @@ struct WeightLayout {
   uint32_t bn, bk;       // scale blocks; 1 x 1 for plain types (never read)
 };
 
-WeightLayout weight_layout(const dshal_weight& w, uint64_t groups, uint64_t n, uint64_t k, uint64_t w_gs, uint64_t s_gs) {
+WeightLayout weight_layout(const dshal_weight& w, uint64_t groups, uint64_t n, uint64_t k, uint64_t w_gs,
+                           uint64_t s_gs) {
   WeightLayout l{};
   if (!quantized(w.dtype)) {
     l.row_bytes = w.ld * elem_size(w.dtype);

@@ -76,15 +76,15 @@ void weight_run8(uint row, uint e, out float w[8]) {
 // A's rows of the tile, a chunk of K at a time, as f32: every invocation reads all of it, and
 // vec4 reads of shared memory cost far less than per-element loads of A (which lavapipe runs lane
 // by lane, with the dtype decode, even when all lanes want the same element).
-#define CHUNK_K 64u
+#define CHUNK_K 128u
 shared vec4 a_tile[TILE_ROWS][CHUNK_K / 4u];
 
 float a_at(uint i, uint kk) { return a_tile[i][kk >> 2][kk & 3u]; }
 
 // Rows r0 .. r0 + rows - 1 (rows <= TILE_ROWS) of columns col0 + lane + TILE_INVOCATIONS * c
-// (c < TILE_COLS, those below n) of C; weight row j starts at byte w_base + j * w_row_bytes of W_OP, the
-// weight's scales at byte s_base of S_OP. All arguments are uniform across the workgroup and every
-// invocation must call it (it has barriers).
+// (c < TILE_COLS, those below n) of C; weight row j starts at byte w_base + j * w_row_bytes of
+// W_OP, the weight's scales at byte s_base of S_OP. All arguments are uniform across the
+// workgroup and every invocation must call it (it has barriers).
 void weight_tile(uint r0, uint rows, uint col0, uint w_base, uint w_row_bytes, uint s_base, float alpha, float beta) {
   const uint lane = gl_LocalInvocationID.x;
   uint w_row[TILE_COLS], srow[TILE_COLS];
@@ -100,7 +100,8 @@ void weight_tile(uint r0, uint rows, uint col0, uint w_base, uint w_row_bytes, u
   for (uint kb = 0u; kb < p.k; kb += kstep) {
     const uint ke = min(kb + kstep, p.k);
     float s[TILE_COLS];
-    [[unroll]] for (uint c = 0u; c < TILE_COLS; ++c) s[c] = quant ? uintBitsToFloat(WORDS(S_OP)[srow[c] + kb / p.bk]) : 1.0;
+    [[unroll]] for (uint c = 0u; c < TILE_COLS; ++c)
+      s[c] = quant ? uintBitsToFloat(WORDS(S_OP)[srow[c] + kb / p.bk]) : 1.0;
     for (uint k0 = kb; k0 < ke; k0 += CHUNK_K) {
       const uint kn = min(CHUNK_K, ke - k0);
       barrier();  // the previous chunk is read
