@@ -67,10 +67,12 @@ dshal_status dispatch_batches(Stream* s, const char* shader, const std::vector<B
 }
 
 // gemm_f32_nt reads A and B as vec4 along K: both f32, contiguous along K (C = A B^T), K, leading
-// dimensions and batch strides multiples of 4 and both offsets within their bindings 16-byte aligned.
+// dimensions and batch strides (when batched) multiples of 4 and both offsets within their bindings
+// 16-byte aligned.
 bool linear_layout(const dshal_gemm_desc* d, const Bound& a, const Bound& b) {
-  auto vec4_rows = [](const dshal_matrix& x, const Bound& bound) {
-    return x.dtype == DSHAL_DTYPE_F32 && x.ld % 4 == 0 && x.batch_stride % 4 == 0 && bound.offset % 16 == 0;
+  auto vec4_rows = [d](const dshal_matrix& x, const Bound& bound) {
+    return x.dtype == DSHAL_DTYPE_F32 && x.ld % 4 == 0 && (d->batch == 1 || x.batch_stride % 4 == 0) &&
+           bound.offset % 16 == 0;
   };
   return !d->trans_a && d->trans_b && d->k % 4 == 0 && vec4_rows(d->a, a) && vec4_rows(d->b, b);
 }
