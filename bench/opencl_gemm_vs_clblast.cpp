@@ -10,6 +10,8 @@
 #include <clblast.h>
 #include <dshal/dshal.hpp>
 
+#include "gemm_problem.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,52 +23,13 @@
 
 namespace {
 
+using dshal::bench::check;
+using dshal::bench::inputs;
+using dshal::bench::Shape;
+
 std::string g_device = "opencl:0";
 
-struct Shape {
-  int64_t m, n, k;
-  std::string name() const { return std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k); }
-};
-
 const Shape kShapes[] = {{128, 2048, 7168}, {512, 7168, 2048}, {2048, 2048, 2048}};
-
-// Same random A[M][K] and B[N][K] for both libraries.
-struct Inputs {
-  std::vector<float> a, b;
-};
-const Inputs& inputs(const Shape& s) {
-  static std::map<std::string, Inputs> cache;
-  Inputs& in = cache[s.name()];
-  if (in.a.empty()) {
-    std::mt19937 rng(7);
-    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-    in.a.resize(size_t(s.m * s.k));
-    in.b.resize(size_t(s.n * s.k));
-    for (float& x : in.a) x = u(rng);
-    for (float& x : in.b) x = u(rng);
-  }
-  return in;
-}
-
-// Checks 64 sampled elements of C against an fp64 reference; "" when they match.
-std::string check(const Shape& s, const std::vector<float>& c) {
-  const Inputs& in = inputs(s);
-  std::mt19937 rng(11);
-  for (int t = 0; t < 64; ++t) {
-    const int64_t i = t == 0 ? s.m - 1 : int64_t(rng() % uint64_t(s.m)), j = t == 0 ? s.n - 1 : int64_t(rng() % uint64_t(s.n));
-    double ref = 0, mag = 0;
-    for (int64_t p = 0; p < s.k; ++p) {
-      const double x = double(in.a[size_t(i * s.k + p)]) * in.b[size_t(j * s.k + p)];
-      ref += x;
-      mag += std::fabs(x);
-    }
-    const double got = c[size_t(i * s.n + j)];
-    if (!(std::fabs(got - ref) <= 2.0 * double(s.k + 2) * 0x1p-24 * mag))
-      return "C[" + std::to_string(i) + "][" + std::to_string(j) + "] = " + std::to_string(got) + ", expected " +
-             std::to_string(ref);
-  }
-  return "";
-}
 
 std::map<std::string, double> g_dshal, g_clblast;  // GFLOP/s by shape
 
