@@ -25,6 +25,7 @@ namespace {
 
 using dshal::bench::check;
 using dshal::bench::inputs;
+using dshal::bench::Inputs;
 using dshal::bench::Shape;
 
 std::vector<std::string> g_devices = {"cpu:0", "opencl:0", "vulkan:0"};

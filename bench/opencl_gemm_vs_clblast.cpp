@@ -25,6 +25,7 @@ namespace {
 
 using dshal::bench::check;
 using dshal::bench::inputs;
+using dshal::bench::Inputs;
 using dshal::bench::Shape;
 
 std::string g_device = "opencl:0";
