@@ -126,6 +126,7 @@ struct Batch {
   uint64_t value = 0;  // the timeline value its submission signals
   uint32_t commands = 0;
   std::vector<VkDescriptorPool> pools;
+  std::vector<VkBufferView> views;  // texel views of its dispatches' operands
   std::vector<Allocation> staging;
   std::vector<std::function<void()>> host_steps;  // run once complete, in order (d2h copies out)
   std::vector<std::shared_ptr<Timeline>> waited;  // semaphores the submission waits on stay alive
@@ -205,12 +206,13 @@ class Pipelines {
  public:
   explicit Pipelines(Device* d);
   ~Pipelines();
-  dshal_status get(const std::string& shader, int variant, uint32_t bindings, const std::vector<uint32_t>& spec,
-                   const Pipeline** out);
+  // texel: the bindings (bit i = binding i) that are uniform texel buffers, not storage buffers.
+  dshal_status get(const std::string& shader, int variant, uint32_t bindings, uint32_t texel,
+                   const std::vector<uint32_t>& spec, const Pipeline** out);
 
  private:
-  dshal_status build(const std::string& shader, int variant, uint32_t bindings, const std::vector<uint32_t>& spec,
-                     Pipeline* p);
+  dshal_status build(const std::string& shader, int variant, uint32_t bindings, uint32_t texel,
+                     const std::vector<uint32_t>& spec, Pipeline* p);
   Device* d_;
   std::mutex m_;
   VkPipelineCache cache_ = VK_NULL_HANDLE;
@@ -239,9 +241,16 @@ struct Dispatch {
   uint32_t push_bytes;
   uint32_t groups[3];
   std::vector<uint32_t> spec = {};  // specialization constants: constant_id i gets spec[i]
+  // Bit i: operand i is a uniform texel buffer of vec4 f32 (VK_FORMAT_R32G32B32A32_SFLOAT; its
+  // offset and range multiples of 16 bytes, at most maxTexelBufferElements texels). Such a shader
+  // has no device-address form: the caller checks texel_operand_fits and !force_device_address.
+  uint32_t texel = 0;
 };
+// Whether a binding fits one texel view of vec4 f32.
+bool texel_operand_fits(const Device* d, const Binding& b);
 // Records d on s (s->m held): operands as storage buffer bindings while each fits
-// maxStorageBufferRange, else as buffer device addresses (UNSUPPORTED without bufferDeviceAddress).
+// maxStorageBufferRange, else as buffer device addresses (UNSUPPORTED without bufferDeviceAddress);
+// the texel operands as buffer views that live as long as s's open batch.
 dshal_status dispatch(Stream* s, const Dispatch& d);
 
 // ---- slots, by file ----

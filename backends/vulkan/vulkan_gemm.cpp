@@ -1,7 +1,9 @@
-// vulkan gemm: shaders/gemm_f32_nt.comp for the Linear layout (f32 C = A B^T, vec4-aligned along
-// K), shaders/gemm.comp for C = alpha * op(A) * op(B) + beta * C over every other f32 / f16 / bf16
-// mix, and shaders/gemm_scale.comp for K == 0 or alpha == 0 (A and B not read). Each operand
-// binds only the range it spans, from its offset rounded down to minStorageBufferOffsetAlignment.
+// vulkan gemm: for the Linear layout (f32 C = A B^T, vec4-aligned along K)
+// shaders/gemm_f32_nt_texel.comp, A and B read as texel buffers, or shaders/gemm_f32_nt.comp when
+// they cannot be texel views or operands must be addresses; shaders/gemm.comp for C = alpha *
+// op(A) * op(B) + beta * C over every other f32 / f16 / bf16 mix, and shaders/gemm_scale.comp for
+// K == 0 or alpha == 0 (A and B not read). Each operand binds only the range it spans, from its
+// offset rounded down to minStorageBufferOffsetAlignment.
 #include <algorithm>
 
 #include "vulkan.hpp"
@@ -38,8 +40,9 @@ struct NtPush {
 static_assert(sizeof(NtPush) == 88, "matches shaders/gemm_f32_nt.comp");
 
 // gemm_f32_nt's tile: W invocations x C columns each, R rows per workgroup. Measured on lavapipe
-// (bench/gemm_devices): 16 x 4 beat 8 x 4, 8 x 8, 12 x 4, 24 x 4, 32 x 4 and W = 16, 32, 128.
-constexpr uint32_t kNtW = 64, kNtC = 4, kNtR = 16;
+// (bench/gemm_devices) with texel-buffer A and B: W 32, R 32, C 4 beat R 8, 16, 48, 64, C 2, 8
+// and W 16, 64 (with storage-buffer loads R 16 had been best).
+constexpr uint32_t kNtW = 32, kNtC = 4, kNtR = 32;
 
 uint64_t elem_size(dshal_dtype t) { return t == DSHAL_DTYPE_F32 ? 4 : 2; }
 
@@ -54,13 +57,13 @@ Bound bind_matrix(Stream* s, const dshal_matrix& x, uint64_t rows, uint64_t cols
 template <class Push>
 dshal_status dispatch_batches(Stream* s, const char* shader, const std::vector<Binding>& operands, Push push, uint64_t m,
                               uint64_t n, uint64_t batch, uint64_t tile_m, uint64_t tile_n,
-                              const std::vector<uint32_t>& spec = {}) {
+                              const std::vector<uint32_t>& spec = {}, uint32_t texel = 0) {
   const uint32_t max_z = s->device->info->props.limits.maxComputeWorkGroupCount[2];
   auto groups = [](uint64_t x, uint64_t tile) { return uint32_t(std::min<uint64_t>((x + tile - 1) / tile, UINT32_MAX)); };
   for (uint64_t b0 = 0; b0 < batch; b0 += max_z) {
     push.batch_base = uint32_t(b0);
     const uint32_t gz = uint32_t(std::min<uint64_t>(max_z, batch - b0));
-    const Dispatch d{shader, operands, &push, sizeof(push), {groups(n, tile_n), groups(m, tile_m), gz}, spec};
+    const Dispatch d{shader, operands, &push, sizeof(push), {groups(n, tile_n), groups(m, tile_m), gz}, spec, texel};
     if (dshal_status st = dispatch(s, d); st != DSHAL_OK) return st;
   }
   return DSHAL_OK;
@@ -100,8 +103,13 @@ dshal_status gemm(dshal_stream stream, const dshal_gemm_desc* d) {
                         uint32_t(d->b.ld), uint32_t(d->b.batch_stride), c.offset, uint32_t(d->c.dtype),
                         uint32_t(d->c.ld), uint32_t(d->c.batch_stride), d->alpha, d->beta};
       const uint32_t rows = uint32_t(std::min<uint64_t>(d->m, kNtR));  // small M: B streams once
-      return dispatch_batches(s, "gemm_f32_nt", {a.binding, b.binding, c.binding}, push, d->m, d->n, d->batch, rows,
-                              kNtW * kNtC, {kNtW, rows, kNtC});
+      // Texel views for A and B where they can be (see gemm_f32_nt_texel.comp); C stays a storage
+      // buffer, so it must not need a device address either.
+      const Device* dev = s->device;
+      const bool texel = !dev->force_device_address && texel_operand_fits(dev, a.binding) &&
+                         texel_operand_fits(dev, b.binding) && c.binding.range <= dev->info->props.limits.maxStorageBufferRange;
+      return dispatch_batches(s, texel ? "gemm_f32_nt_texel" : "gemm_f32_nt", {a.binding, b.binding, c.binding}, push, d->m,
+                              d->n, d->batch, rows, kNtW * kNtC, {kNtW, rows, kNtC}, texel ? 3u : 0u);
     }
     const GemmPush push{{},
                         uint32_t(d->m), uint32_t(d->n), uint32_t(d->k), 0,

@@ -1,6 +1,7 @@
 // vulkan compute pipelines: the embedded SPIR-V (embedded_shaders.cpp) built once per device and
 // variant through a VkPipelineCache persisted on disk, and the dispatch helper that passes operands
 // as storage-buffer ranges or buffer device addresses.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -89,29 +90,31 @@ Pipelines::~Pipelines() {
   if (cache_) vkDestroyPipelineCache(d_->dev, cache_, nullptr);
 }
 
-dshal_status Pipelines::get(const std::string& shader, int variant, uint32_t bindings, const std::vector<uint32_t>& spec,
-                            const Pipeline** out) {
+dshal_status Pipelines::get(const std::string& shader, int variant, uint32_t bindings, uint32_t texel,
+                            const std::vector<uint32_t>& spec, const Pipeline** out) {
   std::string key = shader;
-  for (uint32_t v : std::initializer_list<uint32_t>{uint32_t(variant), bindings}) key.append("/").append(std::to_string(v));
+  for (uint32_t v : std::initializer_list<uint32_t>{uint32_t(variant), bindings, texel}) key.append("/").append(std::to_string(v));
   for (uint32_t v : spec) key.append("/").append(std::to_string(v));
   std::lock_guard lock(m_);
   Pipeline& p = built_[key];
   *out = &p;
   if (p.pipeline) return DSHAL_OK;
-  if (dshal_status st = build(shader, variant, bindings, spec, &p); st != DSHAL_OK) return st;
+  if (dshal_status st = build(shader, variant, bindings, texel, spec, &p); st != DSHAL_OK) return st;
   log(1, "built pipeline " + key + " on " + d_->info->props.deviceName);
   return DSHAL_OK;
 }
 
-dshal_status Pipelines::build(const std::string& shader, int variant, uint32_t bindings, const std::vector<uint32_t>& spec,
-                              Pipeline* p) {
+dshal_status Pipelines::build(const std::string& shader, int variant, uint32_t bindings, uint32_t texel,
+                              const std::vector<uint32_t>& spec, Pipeline* p) {
   const EmbeddedShader* code = find_shader(shader);
   if (!code) return fail(DSHAL_ERROR_INTERNAL, "no embedded shader named " + shader);
   const bool device_address = variant >= 2;
   VkDevice dev = d_->dev;
   if (!device_address && !p->set_layout) {
     std::vector<VkDescriptorSetLayoutBinding> b(bindings);
-    for (uint32_t i = 0; i < bindings; ++i) b[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    for (uint32_t i = 0; i < bindings; ++i)
+      b[i] = {i, texel >> i & 1 ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1,
+              VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
     auto li = make<VkDescriptorSetLayoutCreateInfo>(VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO);
     li.bindingCount = bindings;
     li.pBindings = b.data();
@@ -153,11 +156,25 @@ Bound bind(Stream* s, dshal_buffer buffer, uint64_t offset, uint64_t bytes) {
   return {{as_buffer(buffer), base, (offset + bytes - base + 3) / 4 * 4}, uint32_t(offset - base)};
 }
 
+bool texel_operand_fits(const Device* d, const Binding& b) {
+  const VkPhysicalDeviceLimits& lim = d->info->props.limits;
+  return b.offset % std::max<uint64_t>(lim.minTexelBufferOffsetAlignment, 16) == 0 && b.range % 16 == 0 &&
+         b.range / 16 <= lim.maxTexelBufferElements;
+}
+
 dshal_status dispatch(Stream* s, const Dispatch& d) {
   Device* dev = s->device;
   const VkPhysicalDeviceLimits& lim = dev->info->props.limits;
   bool device_address = dev->force_device_address;
-  for (const Binding& b : d.operands) device_address |= b.range > lim.maxStorageBufferRange;
+  for (uint32_t i = 0; i < d.operands.size(); ++i)
+    if (d.texel >> i & 1) {
+      if (!texel_operand_fits(dev, d.operands[i]))
+        return fail(DSHAL_ERROR_INTERNAL, std::string(d.shader) + ": operand " + std::to_string(i) + " does not fit a texel view");
+    } else {
+      device_address |= d.operands[i].range > lim.maxStorageBufferRange;
+    }
+  if (device_address && d.texel)
+    return fail(DSHAL_ERROR_INTERNAL, std::string(d.shader) + ": texel operands have no device-address form");
   if (device_address && !dev->device_address)
     return fail(DSHAL_ERROR_UNSUPPORTED, std::string(d.shader) + ": an operand is larger than maxStorageBufferRange (" +
                                              std::to_string(lim.maxStorageBufferRange) + ") of " +
@@ -173,7 +190,7 @@ dshal_status dispatch(Stream* s, const Dispatch& d) {
                                                std::to_string(lim.maxComputeWorkGroupCount[i]) + ")");
   const int variant = (device_address ? 2 : 0) + (dev->small_storage ? 1 : 0);
   const Pipeline* p = nullptr;
-  if (dshal_status st = dev->pipelines->get(d.shader, variant, n, d.spec, &p); st != DSHAL_OK) return st;
+  if (dshal_status st = dev->pipelines->get(d.shader, variant, n, d.texel, d.spec, &p); st != DSHAL_OK) return st;
   uint8_t push[256];
   std::memcpy(push, d.push, d.push_bytes);
   for (uint32_t i = 0; i < n; ++i) {
@@ -186,15 +203,29 @@ dshal_status dispatch(Stream* s, const Dispatch& d) {
     VkDescriptorSet set = VK_NULL_HANDLE;
     if (dshal_status st = descriptor_set(s, p->set_layout, &set); st != DSHAL_OK) return st;
     VkDescriptorBufferInfo infos[8];
+    VkBufferView views[8];
     VkWriteDescriptorSet writes[8];
     for (uint32_t i = 0; i < n; ++i) {
-      infos[i] = {d.operands[i].buffer->alloc.buffer, d.operands[i].offset, d.operands[i].range};
+      const Binding& b = d.operands[i];
       writes[i] = make<VkWriteDescriptorSet>(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
       writes[i].dstSet = set;
       writes[i].dstBinding = i;
       writes[i].descriptorCount = 1;
-      writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-      writes[i].pBufferInfo = &infos[i];
+      if (d.texel >> i & 1) {
+        auto vi = make<VkBufferViewCreateInfo>(VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO);
+        vi.buffer = b.buffer->alloc.buffer;
+        vi.format = VK_FORMAT_R32G32B32A32_SFLOAT;
+        vi.offset = b.offset;
+        vi.range = b.range;
+        DSHAL_VK_RETURN_IF_ERROR(vkCreateBufferView(dev->dev, &vi, nullptr, &views[i]), "vkCreateBufferView");
+        s->open.views.push_back(views[i]);
+        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+        writes[i].pTexelBufferView = &views[i];
+      } else {
+        infos[i] = {b.buffer->alloc.buffer, b.offset, b.range};
+        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        writes[i].pBufferInfo = &infos[i];
+      }
     }
     vkUpdateDescriptorSets(dev->dev, n, writes, 0, nullptr);
     vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &set, 0, nullptr);

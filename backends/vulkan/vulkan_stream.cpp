@@ -22,6 +22,7 @@ void free_batch(Stream* s, Batch* b) {
   Device* d = s->device;
   if (b->cmd) vkFreeCommandBuffers(d->dev, s->pool, 1, &b->cmd);
   for (VkDescriptorPool p : b->pools) vkDestroyDescriptorPool(d->dev, p, nullptr);
+  for (VkBufferView v : b->views) vkDestroyBufferView(d->dev, v, nullptr);
   for (Allocation& a : b->staging) release(d, &a);
   *b = Batch{};
 }
@@ -155,11 +156,12 @@ dshal_status descriptor_set(Stream* s, VkDescriptorSetLayout layout, VkDescripto
   }
   // A pool per batch (more when it fills up), destroyed when the batch retires.
   constexpr uint32_t kSets = 64;
-  const VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSets * 8};  // up to 8 operands a set
+  const VkDescriptorPoolSize sizes[] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSets * 8},  // up to 8 operands a set
+                                       {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, kSets * 8}};
   auto pi = make<VkDescriptorPoolCreateInfo>(VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO);
   pi.maxSets = kSets;
-  pi.poolSizeCount = 1;
-  pi.pPoolSizes = &size;
+  pi.poolSizeCount = 2;
+  pi.pPoolSizes = sizes;
   VkDescriptorPool pool = VK_NULL_HANDLE;
   DSHAL_VK_RETURN_IF_ERROR(vkCreateDescriptorPool(s->device->dev, &pi, nullptr, &pool), "vkCreateDescriptorPool");
   b.pools.push_back(pool);
