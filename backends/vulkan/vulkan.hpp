@@ -231,6 +231,8 @@ struct Bound {
   uint32_t offset;  // the byte offset of the operand's first byte within the binding
 };
 Bound bind(Stream* s, dshal_buffer buffer, uint64_t offset, uint64_t bytes);
+// Bytes per element of the types shaders load as floats (f32, f16, bf16).
+inline uint32_t elem_bytes(dshal_dtype t) { return t == DSHAL_DTYPE_F32 ? 4 : 2; }
 // The stream's status words as an operand (shaders/status.glsl).
 inline Binding status_operand(Stream* s) { return {&s->status, 0, 4 * backend::kStatusWords}; }
 

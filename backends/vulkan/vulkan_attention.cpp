@@ -26,12 +26,11 @@ struct AttentionPush {
 };
 static_assert(sizeof(AttentionPush) == 112, "matches shaders/attention.comp");
 
-uint64_t elem_size(dshal_dtype t) { return t == DSHAL_DTYPE_F32 ? 4 : 2; }
 
 // The operand a view spans over tokens x heads x width (hal's span, as in hal/src/operands.cpp).
 Bound bind_view(Stream* s, const dshal_attention_view& v, uint64_t tokens, uint64_t heads, uint64_t width) {
   const uint64_t elements = (tokens - 1) * v.token_stride + (heads - 1) * v.head_stride + width;
-  return bind(s, v.buffer, v.offset, elements * elem_size(v.dtype));
+  return bind(s, v.buffer, v.offset, elements * elem_bytes(v.dtype));
 }
 
 dshal_status attention(dshal_stream stream, const dshal_attention_desc* d) {

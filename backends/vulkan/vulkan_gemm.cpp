@@ -6,7 +6,7 @@
 // offset rounded down to minStorageBufferOffsetAlignment.
 #include <algorithm>
 
-#include "vulkan.hpp"
+#include "vulkan_ops.hpp"
 
 namespace dshal::vulkan {
 namespace {
@@ -44,12 +44,11 @@ static_assert(sizeof(NtPush) == 88, "matches shaders/gemm_f32_nt.comp");
 // and W 16, 64 (with storage-buffer loads R 16 had been best).
 constexpr uint32_t kNtW = 32, kNtC = 4, kNtR = 32;
 
-uint64_t elem_size(dshal_dtype t) { return t == DSHAL_DTYPE_F32 ? 4 : 2; }
 
 // The operand holding a stored rows x cols matrix (batch of them).
 Bound bind_matrix(Stream* s, const dshal_matrix& x, uint64_t rows, uint64_t cols, uint64_t batch) {
   const uint64_t last = (batch - 1) * x.batch_stride + (rows - 1) * x.ld + (cols - 1);
-  return bind(s, x.buffer, x.offset, (last + 1) * elem_size(x.dtype));
+  return bind(s, x.buffer, x.offset, (last + 1) * elem_bytes(x.dtype));
 }
 
 // Dispatches in slices of batches the device's group count limit allows; push.batch_base moves.
@@ -82,6 +81,13 @@ bool linear_layout(const dshal_gemm_desc* d, const Bound& a, const Bound& b) {
 
 }  // namespace
 
+dshal_status scale_c(Stream* s, const Bound& c, const dshal_matrix& cm, uint64_t m, uint64_t n, uint64_t batch,
+                     float beta) {
+  const ScalePush push{{}, uint32_t(m), uint32_t(n), 0, c.offset, uint32_t(cm.dtype), uint32_t(cm.ld),
+                       uint32_t(cm.batch_stride), beta};
+  return dispatch_batches(s, "gemm_scale", {c.binding}, push, m, n, batch, 16, 16);
+}
+
 dshal_status gemm(dshal_stream stream, const dshal_gemm_desc* d) {
   return guarded([&] {
     Stream* s = as_stream(stream);
@@ -89,11 +95,7 @@ dshal_status gemm(dshal_stream stream, const dshal_gemm_desc* d) {
     const Bound c = bind_matrix(s, d->c, d->m, d->n, d->batch);
     std::lock_guard lock(s->m);
     // With k == 0 hal leaves A and B untranslated; alpha == 0 must not read them either.
-    if (d->k == 0 || d->alpha == 0.0f) {
-      const ScalePush push{{}, uint32_t(d->m), uint32_t(d->n), 0, c.offset, uint32_t(d->c.dtype), uint32_t(d->c.ld),
-                           uint32_t(d->c.batch_stride), d->beta};
-      return dispatch_batches(s, "gemm_scale", {c.binding}, push, d->m, d->n, d->batch, 16, 16);
-    }
+    if (d->k == 0 || d->alpha == 0.0f) return scale_c(s, c, d->c, d->m, d->n, d->batch, d->beta);
     const Bound a = d->trans_a ? bind_matrix(s, d->a, d->k, d->m, d->batch) : bind_matrix(s, d->a, d->m, d->k, d->batch);
     const Bound b = d->trans_b ? bind_matrix(s, d->b, d->n, d->k, d->batch) : bind_matrix(s, d->b, d->k, d->n, d->batch);
     if (d->k > UINT32_MAX) return fail(DSHAL_ERROR_UNSUPPORTED, "gemm: k = " + std::to_string(d->k) + " exceeds 2^32 - 1");

@@ -10,8 +10,6 @@
 
 namespace dshal::vulkan {
 
-inline uint32_t elem_bytes(dshal_dtype t) { return t == DSHAL_DTYPE_F32 ? 4 : 2; }
-
 // The operand holding rows x cols elements of t (rows ld apart).
 inline Bound bind_tensor(Stream* s, const dshal_tensor& t, uint64_t rows, uint64_t cols) {
   return bind(s, t.buffer, t.offset, ((rows - 1) * t.ld + cols) * elem_bytes(t.dtype));

@@ -44,12 +44,11 @@ static_assert(sizeof(UnpermutePush) == 92, "matches shaders/moe_unpermute.comp")
 constexpr uint64_t kUnpermuteRowCap = 1024;  // ROW_CAP of shaders/moe_unpermute.comp
 
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
-uint64_t elem_size(dshal_dtype t) { return t == DSHAL_DTYPE_F32 ? 4 : 2; }
 uint32_t max_groups(Stream* s) { return s->device->info->props.limits.maxComputeWorkGroupCount[0]; }
 
 // The operand of a row-major [rows][cols] tensor.
 Bound bind_rows(Stream* s, const dshal_tensor& x, uint64_t rows, uint64_t cols) {
-  return bind(s, x.buffer, x.offset, ((rows - 1) * x.ld + cols) * elem_size(x.dtype));
+  return bind(s, x.buffer, x.offset, ((rows - 1) * x.ld + cols) * elem_bytes(x.dtype));
 }
 
 dshal_status moe_route(dshal_stream stream, const dshal_moe_route_desc* d) {

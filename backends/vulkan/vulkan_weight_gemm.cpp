@@ -35,15 +35,7 @@ struct GroupedPush {
 };
 static_assert(sizeof(GroupedPush) == 124, "matches shaders/gemm_grouped.comp");
 
-struct ScalePush {
-  uint32_t addr[2];
-  uint32_t m, n, batch_base, c_off, c_dt, ldc, c_bs;
-  float beta;
-};
-static_assert(sizeof(ScalePush) == 40, "matches shaders/gemm_scale.comp");
-
 bool quantized(dshal_dtype t) { return t == DSHAL_DTYPE_FP8_E4M3 || t == DSHAL_DTYPE_INT4; }
-uint64_t elem_size(dshal_dtype t) { return t == DSHAL_DTYPE_F32 ? 4 : 2; }
 
 // The weight's layout as the shaders walk it, and the byte ranges hal lists for it
 // (operands.cpp's list_weight).
@@ -58,8 +50,8 @@ WeightLayout weight_layout(const dshal_weight& w, uint64_t groups, uint64_t n, u
                            uint64_t s_gs) {
   WeightLayout l{};
   if (!quantized(w.dtype)) {
-    l.row_bytes = w.ld * elem_size(w.dtype);
-    l.w_bytes = (groups - 1) * w_gs + ((n - 1) * w.ld + k) * elem_size(w.dtype);
+    l.row_bytes = w.ld * elem_bytes(w.dtype);
+    l.w_bytes = (groups - 1) * w_gs + ((n - 1) * w.ld + k) * elem_bytes(w.dtype);
     l.bn = l.bk = 1;
     return l;
   }
@@ -101,8 +93,8 @@ dshal_status gemm_quant(dshal_stream stream, const dshal_gemm_quant_desc* d) {
   return guarded([&] {
     Stream* s = as_stream(stream);
     if (d->m == 0 || d->n == 0) return DSHAL_OK;
-    const uint64_t c_bytes = ((d->m - 1) * d->c.ld + d->n) * elem_size(d->c.dtype);
-    const uint64_t a_bytes = d->k ? ((d->m - 1) * d->a.ld + d->k) * elem_size(d->a.dtype) : 0;
+    const uint64_t c_bytes = ((d->m - 1) * d->c.ld + d->n) * elem_bytes(d->c.dtype);
+    const uint64_t a_bytes = d->k ? ((d->m - 1) * d->a.ld + d->k) * elem_bytes(d->a.dtype) : 0;
     const WeightLayout l = d->k ? weight_layout(d->w, 1, d->n, d->k, 0, 0) : WeightLayout{};
     if (dshal_status st = check_32bit("gemm_quant", {c_bytes, a_bytes, l.w_bytes}); st != DSHAL_OK) return st;
     if (ceil_div(d->n, kTileCols) > s->device->info->props.limits.maxComputeWorkGroupCount[0])
@@ -111,11 +103,7 @@ dshal_status gemm_quant(dshal_stream stream, const dshal_gemm_quant_desc* d) {
     std::lock_guard lock(s->m);
     // With k == 0 hal leaves W untranslated; alpha == 0 must not read A or W either.
     if (d->k == 0 || d->alpha == 0.0f) {
-      if (ceil_div(d->m, 16) > s->device->info->props.limits.maxComputeWorkGroupCount[1])
-        return fail(DSHAL_ERROR_UNSUPPORTED, "gemm_quant: m = " + std::to_string(d->m) + " is too large");
-      const ScalePush push{{}, uint32_t(d->m), uint32_t(d->n), 0, c.offset, uint32_t(d->c.dtype), uint32_t(d->c.ld), 0,
-                           d->beta};
-      return dispatch(s, {"gemm_scale", {c.binding}, &push, sizeof(push), {ceil_div(d->n, 16), ceil_div(d->m, 16), 1}});
+      return scale_c(s, c, d->c, d->m, d->n, 1, d->beta);
     }
     const Bound a = bind(s, d->a.buffer, d->a.offset, a_bytes);
     const Bound w = bind(s, d->w.buffer, d->w.offset, l.w_bytes);
@@ -145,8 +133,8 @@ dshal_status grouped_gemm(dshal_stream stream, const dshal_grouped_gemm_desc* d)
     Stream* s = as_stream(stream);
     if (d->m == 0 || d->n == 0) return DSHAL_OK;
     const dshal_weight& wd = d->w;
-    const uint64_t c_bytes = ((d->m - 1) * d->c.ld + d->n) * elem_size(d->c.dtype);
-    const uint64_t a_bytes = d->k ? ((d->m - 1) * d->a.ld + d->k) * elem_size(d->a.dtype) : 0;
+    const uint64_t c_bytes = ((d->m - 1) * d->c.ld + d->n) * elem_bytes(d->c.dtype);
+    const uint64_t a_bytes = d->k ? ((d->m - 1) * d->a.ld + d->k) * elem_bytes(d->a.dtype) : 0;
     const WeightLayout l =
         d->k ? weight_layout(wd, d->groups, d->n, d->k, d->w_group_stride_bytes, d->scales_group_stride_bytes)
              : WeightLayout{0, 0, 0, 1, 1};
