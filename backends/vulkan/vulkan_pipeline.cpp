@@ -180,7 +180,8 @@ dshal_status dispatch(Stream* s, const Dispatch& d) {
                                              std::to_string(lim.maxStorageBufferRange) + ") of " +
                                              dev->info->props.deviceName + ", which has no bufferDeviceAddress");
   const uint32_t n = uint32_t(d.operands.size());
-  if (d.push_bytes > lim.maxPushConstantsSize || d.push_bytes < 8 * n || n > 8)
+  uint8_t push[256];
+  if (d.push_bytes > std::min<uint32_t>(lim.maxPushConstantsSize, sizeof(push)) || d.push_bytes < 8 * n || n > 8)
     return fail(DSHAL_ERROR_INTERNAL, std::string(d.shader) + ": " + std::to_string(d.push_bytes) + " bytes of push constants for " +
                                           std::to_string(n) + " operands (limit " + std::to_string(lim.maxPushConstantsSize) + ")");
   for (int i = 0; i < 3; ++i)
@@ -191,7 +192,6 @@ dshal_status dispatch(Stream* s, const Dispatch& d) {
   const int variant = (device_address ? 2 : 0) + (dev->small_storage ? 1 : 0);
   const Pipeline* p = nullptr;
   if (dshal_status st = dev->pipelines->get(d.shader, variant, n, d.texel, d.spec, &p); st != DSHAL_OK) return st;
-  uint8_t push[256];
   std::memcpy(push, d.push, d.push_bytes);
   for (uint32_t i = 0; i < n; ++i) {
     const uint64_t address = device_address ? d.operands[i].buffer->alloc.address + d.operands[i].offset : 0;
