@@ -23,9 +23,7 @@
 
 namespace {
 
-using dshal::bench::check;
-using dshal::bench::inputs;
-using dshal::bench::Inputs;
+using dshal::bench::DeviceGemm;
 using dshal::bench::Shape;
 
 std::vector<std::string> g_devices = {"cpu:0", "opencl:0", "vulkan:0"};
@@ -41,41 +39,11 @@ std::map<std::string, std::map<std::string, double>> g_gflops;  // [shape][devic
   }
 
 void BM_gemm(benchmark::State& state, std::string device, Shape s) {
-  dshal::Device dev;
-  dshal::Stream str;
-  dshal::Buffer a, b, c;
-  dshal::Status st = dshal::open_device(device, &dev);
-  if (!st.ok()) {
-    state.SkipWithError((device + " skipped: " + st.to_string()).c_str());
-    return;
-  }
-  st = dev.create_stream(&str);
-  if (st.ok()) st = dev.alloc(uint64_t(s.m * s.k) * 4, &a);
-  if (st.ok()) st = dev.alloc(uint64_t(s.n * s.k) * 4, &b);
-  if (st.ok()) st = dev.alloc(uint64_t(s.m * s.n) * 4, &c);
-  const Inputs& in = inputs(s);
-  if (st.ok()) st = str.copy_h2d(in.a.data(), a, 0, a.size());
-  if (st.ok()) st = str.copy_h2d(in.b.data(), b, 0, b.size());
-  dshal_gemm_desc d{};
-  d.struct_size = sizeof d;
-  d.trans_b = 1;
-  d.m = uint64_t(s.m);
-  d.n = uint64_t(s.n);
-  d.k = uint64_t(s.k);
-  d.batch = 1;
-  d.alpha = 1.0f;
-  d.a = {a.handle(), 0, DSHAL_DTYPE_F32, uint64_t(s.k), 0};
-  d.b = {b.handle(), 0, DSHAL_DTYPE_F32, uint64_t(s.k), 0};
-  d.c = {c.handle(), 0, DSHAL_DTYPE_F32, uint64_t(s.n), 0};
-  if (st.ok()) st = str.gemm(d);  // warm-up: pipeline / kernel builds
-  std::vector<float> out(size_t(s.m * s.n));
-  if (st.ok()) st = str.copy_d2h(c, 0, out.data(), c.size());
-  if (st.ok()) st = str.synchronize();
-  BENCH_CHECK(st.ok(), st.to_string());
-  const std::string bad = check(s, out);
-  BENCH_CHECK(bad.empty(), device + ": " + bad);
+  DeviceGemm g;
+  const std::string why = g.prepare(device, s);
+  BENCH_CHECK(why.empty(), why);
   auto call = [&] {
-    if (dshal::Status e = str.gemm(d); !e.ok() || !(e = str.synchronize()).ok()) state.SkipWithError(e.to_string().c_str());
+    if (const dshal::Status e = g.run(); !e.ok()) state.SkipWithError(e.to_string().c_str());
   };
   for (int i = 0; i < 2; ++i) call();  // PoCL specializes a kernel for its launch geometry on first use
   double seconds = 0;

@@ -1,6 +1,9 @@
 // The f32 GEMM problem the GEMM benchmarks share: a shape, the same random A[M][K] and B[N][K] for
-// every contender, and the check of C = A B^T against an fp64 reference.
+// every contender, the check of C = A B^T against an fp64 reference, and a dshal device set up to
+// run it.
 #pragma once
+
+#include <dshal/dshal.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -53,5 +56,50 @@ inline std::string check(const Shape& s, const std::vector<float>& c) {
   }
   return "";
 }
+
+// The shape's GEMM on one dshal device: A and B uploaded, C allocated, the descriptor built, and one
+// warm-up call (kernel / pipeline builds) checked against fp64 by prepare().
+struct DeviceGemm {
+  dshal::Device dev;
+  dshal::Stream str;
+  dshal::Buffer a, b, c;
+  dshal_gemm_desc d{};
+
+  // "" when ready, else why not.
+  std::string prepare(const std::string& device, const Shape& s) {
+    dshal::Status st = dshal::open_device(device, &dev);
+    if (!st.ok()) return device + " skipped: " + st.to_string();
+    st = dev.create_stream(&str);
+    if (st.ok()) st = dev.alloc(uint64_t(s.m * s.k) * 4, &a);
+    if (st.ok()) st = dev.alloc(uint64_t(s.n * s.k) * 4, &b);
+    if (st.ok()) st = dev.alloc(uint64_t(s.m * s.n) * 4, &c);
+    const Inputs& in = inputs(s);
+    if (st.ok()) st = str.copy_h2d(in.a.data(), a, 0, a.size());
+    if (st.ok()) st = str.copy_h2d(in.b.data(), b, 0, b.size());
+    d.struct_size = sizeof d;
+    d.trans_b = 1;
+    d.m = uint64_t(s.m);
+    d.n = uint64_t(s.n);
+    d.k = uint64_t(s.k);
+    d.batch = 1;
+    d.alpha = 1.0f;
+    d.a = {a.handle(), 0, DSHAL_DTYPE_F32, uint64_t(s.k), 0};
+    d.b = {b.handle(), 0, DSHAL_DTYPE_F32, uint64_t(s.k), 0};
+    d.c = {c.handle(), 0, DSHAL_DTYPE_F32, uint64_t(s.n), 0};
+    if (st.ok()) st = str.gemm(d);
+    std::vector<float> out(size_t(s.m * s.n));
+    if (st.ok()) st = str.copy_d2h(c, 0, out.data(), c.size());
+    if (st.ok()) st = str.synchronize();
+    if (!st.ok()) return device + ": " + st.to_string();
+    const std::string bad = check(s, out);
+    return bad.empty() ? "" : device + ": " + bad;
+  }
+
+  // One timed unit: the GEMM and the wait for it.
+  dshal::Status run() {
+    dshal::Status st = str.gemm(d);
+    return st.ok() ? str.synchronize() : st;
+  }
+};
 
 }  // namespace dshal::bench
