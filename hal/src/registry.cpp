@@ -1,5 +1,8 @@
-// Negotiates every built-in adapter once and records its devices, or why it has none.
+// Negotiates every adapter once (built-ins, then the plugins of plugins.hpp) and records its
+// devices, or why it has none.
 #include "registry.hpp"
+
+#include <fnmatch.h>
 
 #include <cstddef>
 #include <cstdio>
@@ -7,6 +10,8 @@
 #include <mutex>
 
 #include <fmt/format.h>
+
+#include "plugins.hpp"
 
 namespace dshal::detail {
 namespace {
@@ -38,11 +43,11 @@ std::string missing_mandatory_slot(const dshal_adapter_table* t) {
   return {};
 }
 
-Adapter negotiate(const BuiltinAdapter& b) {
+Adapter negotiate(const std::string& name, dshal_adapter_negotiate_fn entry) {
   Adapter a;
-  a.name = b.name;
+  a.name = name;
   const dshal_adapter_table* t = nullptr;
-  const dshal_status st = b.negotiate(1, DSHAL_ABI_VERSION, &kHostServices, &t);
+  const dshal_status st = entry(1, DSHAL_ABI_VERSION, &kHostServices, &t);
   if (st != DSHAL_OK || !t) {
     a.unavailable = fmt::format("negotiation failed (status {})", int(st));
     return a;
@@ -64,13 +69,52 @@ Adapter negotiate(const BuiltinAdapter& b) {
   return a;
 }
 
+// Whether name matches one of the comma-separated globs of environment variable var.
+bool matches_env(const char* var, const std::string& name) {
+  const char* v = std::getenv(var);
+  if (!v) return false;
+  const std::string list = v;
+  for (size_t start = 0; start <= list.size();) {
+    const size_t end = std::min(list.find(',', start), list.size());
+    const std::string glob = list.substr(start, end - start);
+    if (!glob.empty() && fnmatch(glob.c_str(), name.c_str(), 0) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+// Why DSHAL_ADAPTERS_SELECT / DSHAL_ADAPTERS_DISABLE leave the adapter out; "" when they do not.
+std::string filtered_out(const std::string& name) {
+  if (std::getenv("DSHAL_ADAPTERS_SELECT") && !matches_env("DSHAL_ADAPTERS_SELECT", name))
+    return "not selected by DSHAL_ADAPTERS_SELECT";
+  if (matches_env("DSHAL_ADAPTERS_DISABLE", name)) return "disabled by DSHAL_ADAPTERS_DISABLE";
+  return "";
+}
+
+Adapter admitted(const std::string& name, dshal_adapter_negotiate_fn entry) {
+  if (std::string why = filtered_out(name); !why.empty()) return Adapter{name, nullptr, 0, std::move(why)};
+  return negotiate(name, entry);
+}
+
 }  // namespace
 
 const std::vector<Adapter>& adapters() {
   static std::vector<Adapter> all;
   static std::once_flag once;
   std::call_once(once, [] {
-    for (const BuiltinAdapter& b : builtin_adapters()) all.push_back(negotiate(b));
+    std::vector<std::string> names;
+    for (const BuiltinAdapter& b : builtin_adapters()) {
+      all.push_back(admitted(b.name, b.negotiate));
+      names.push_back(b.name);
+    }
+    for (const Plugin& p : find_plugins(manifest_folders(), names)) {
+      if (!p.problem.empty()) {
+        host_log(1, p.name.c_str(), p.problem.c_str());  // `dshal devices` shows it as its one line
+        all.push_back(Adapter{p.name, nullptr, 0, p.problem});
+      } else {
+        all.push_back(admitted(p.name, p.negotiate));
+      }
+    }
   });
   return all;
 }
