@@ -11,11 +11,8 @@ dshal_status moe_route(dshal_stream stream, const dshal_moe_route_desc* d) {
   return guarded([&] {
     if (d->tokens == 0) return DSHAL_OK;  // hal lists no operand
     Stream* s = as_stream(stream);
-    // As the host kernel: a method whose groups would keep every expert is plain greedy, which the
-    // kernel runs as one group, kept.
-    const bool grouped = d->method != DSHAL_MOE_TOPK_GREEDY && d->n_group > 1 && d->topk_group < d->n_group &&
-                         d->experts % d->n_group == 0;
-    const uint64_t groups = grouped ? d->n_group : 1, topk_group = grouped ? d->topk_group : 1;
+    // Plain greedy (dshal_moe_route_groups() == 1) runs as one group, kept.
+    const uint64_t groups = dshal_moe_route_groups(d), topk_group = groups > 1 ? d->topk_group : 1;
     const size_t wg = work_group(s, d->experts);
     const uint64_t local_bytes = (2 * d->experts + groups + d->top_k + wg) * 4;
     if (local_bytes > s->device->info->local_mem)

@@ -41,9 +41,7 @@ dshal_status moe_route(const dshal_moe_route_desc& d, std::string* error) {
   const float* bias = d.bias.buffer ? host_ptr<const float>(d.bias.buffer, d.bias.offset) : nullptr;
   auto* out_ids = host_ptr<int32_t>(d.topk_ids.buffer, d.topk_ids.offset);
   auto* out_weights = host_ptr<float>(d.topk_weights.buffer, d.topk_weights.offset);
-  const bool grouped = d.method != DSHAL_MOE_TOPK_GREEDY && d.n_group > 1 && d.topk_group < d.n_group &&
-                       E % d.n_group == 0;
-  const uint64_t groups = grouped ? d.n_group : 1, group_size = E / groups;
+  const uint64_t groups = dshal_moe_route_groups(&d), group_size = E / groups;
 
   tbb::parallel_for(tbb::blocked_range<uint64_t>(0, d.tokens, 16), [&](const tbb::blocked_range<uint64_t>& range) {
     std::vector<float> scores(E), choice(E), group_score(groups);
@@ -61,7 +59,7 @@ dshal_status moe_route(const dshal_moe_route_desc& d, std::string* error) {
       }
       for (uint64_t e = 0; e < E; ++e) choice[e] = bias ? scores[e] + bias[e] : scores[e];
 
-      if (grouped) {
+      if (groups > 1) {
         for (uint64_t g = 0; g < groups; ++g) {
           const float* c = choice.data() + g * group_size;
           if (d.method == DSHAL_MOE_TOPK_GROUP_LIMITED_GREEDY || group_size < 2) {

@@ -293,6 +293,16 @@ typedef struct dshal_moe_route_desc {
   dshal_buffer_ref topk_weights; /* f32 [tokens][top_k] out */
 } dshal_moe_route_desc;
 
+/* The groups routing really selects among: 1 when the method is GREEDY or its groups would keep
+ * every expert (n_group <= 1, topk_group >= n_group, or n_group not dividing experts), which then
+ * is plain top_k of choice over all experts; else n_group (of which topk_group are kept). Every
+ * implementation, host fallback included, decides this the same way. */
+static inline uint64_t dshal_moe_route_groups(const dshal_moe_route_desc* d) {
+  const int grouped = d->method != DSHAL_MOE_TOPK_GREEDY && d->n_group > 1 && d->topk_group < d->n_group &&
+                      d->experts % d->n_group == 0;
+  return grouped ? d->n_group : 1;
+}
+
 /* MoE permute (optional): gathers token rows into expert order.
  * Slot s = t * top_k + j holds expert e = topk_ids[t][j]. Slots with e outside [0, experts) are
  * dropped (expert parallelism uses that for experts held elsewhere). Kept slots are ordered by
