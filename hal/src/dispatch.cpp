@@ -1,5 +1,5 @@
 // Stream compute calls: validate once, then the adapter's slot, or the host fallback when the slot
-// is empty or query_op declines the descriptor.
+// is empty or query_op declines the descriptor; both are counted per op.
 #include <dshal/dshal.hpp>
 
 #include <fmt/format.h>
@@ -33,7 +33,10 @@ Status run_optional(const StreamObj* s, dshal_op op, const D& in, Slot<D> slot, 
   const dshal_adapter_table* t = s->device->table;
   const bool native = has_slot(t, slot_offset) && t->*slot &&
                       (!t->query_op || t->query_op(s->device->handle, op, &d) == DSHAL_OK);
-  if (native) return adapter_status(t, (t->*slot)(s->handle, &d), ops.op);
+  if (native) {
+    s->device->natives[op].fetch_add(1, std::memory_order_relaxed);
+    return adapter_status(t, (t->*slot)(s->handle, &d), ops.op);
+  }
   s->device->fallbacks[op].fetch_add(1, std::memory_order_relaxed);
   return run_on_host(*s, ops, d, kernel);
 }
@@ -46,19 +49,26 @@ Status run_optional(const StreamObj* s, dshal_op op, const D& in, Slot<D> slot, 
 
 }  // namespace
 
+// GEMM is mandatory, but an input type outside gemm_dtypes, or a descriptor query_op declines, runs
+// on the host like an optional op's fallback (a matrix unit without f32 inputs still runs f32 models).
 Status Stream::gemm(const dshal_gemm_desc& in) const {
   const StreamObj* s = get();
   if (!s) return Status(DSHAL_ERROR_INVALID_ARGUMENT, "gemm: an empty Stream handle");
   dshal_gemm_desc d = in;
   OperandList ops;
   DSHAL_RETURN_IF_ERROR(describe(d, &ops));
-  for (auto [name, t] : {std::pair{"a", d.a.dtype}, {"b", d.b.dtype}})
-    if (!(s->device->props.gemm_dtypes & DSHAL_DTYPE_BIT(t)))
-      return Status(DSHAL_ERROR_UNSUPPORTED,
-                    fmt::format("gemm: {}.dtype = {} is not a GEMM input type of {}", name, dtype_name(t), s->device->id));
   DSHAL_RETURN_IF_ERROR(check_and_translate(*s->device, ops));
   if (ops.items.empty()) return {};  // m, n or batch == 0
-  return adapter_status(s->device->table, s->device->table->gemm(s->handle, &d), "gemm");
+  const dshal_adapter_table* t = s->device->table;
+  const uint32_t native_types = s->device->props.gemm_dtypes;
+  const bool native = (native_types & DSHAL_DTYPE_BIT(d.a.dtype)) && (native_types & DSHAL_DTYPE_BIT(d.b.dtype)) &&
+                      (!t->query_op || t->query_op(s->device->handle, DSHAL_OP_GEMM, &d) == DSHAL_OK);
+  if (native) {
+    s->device->natives[DSHAL_OP_GEMM].fetch_add(1, std::memory_order_relaxed);
+    return adapter_status(t, t->gemm(s->handle, &d), "gemm");
+  }
+  s->device->fallbacks[DSHAL_OP_GEMM].fetch_add(1, std::memory_order_relaxed);
+  return run_on_host(*s, ops, d, &host::gemm);
 }
 
 DSHAL_OPTIONAL(grouped_gemm, DSHAL_OP_GROUPED_GEMM, grouped_gemm, dshal_grouped_gemm_desc)

@@ -112,6 +112,12 @@ std::array<uint64_t, DSHAL_OP_COUNT> Device::fallback_counts() const {
   return out;
 }
 
+std::array<uint64_t, DSHAL_OP_COUNT> Device::native_counts() const {
+  std::array<uint64_t, DSHAL_OP_COUNT> out{};
+  for (size_t i = 0; i < out.size(); ++i) out[i] = get()->natives[i].load(std::memory_order_relaxed);
+  return out;
+}
+
 Status Device::alloc(uint64_t bytes, Buffer* out) const {
   *out = Buffer();
   DeviceObj* d = get();
@@ -242,6 +248,7 @@ Status Stream::prepack_weight(const dshal_prepack_desc& in, Buffer* out) const {
   const uint64_t plain_bytes = ops.items.at(0).bytes;  // the weight range; scales stay where they are
   dshal_buffer h = nullptr;
   if (t->prepack_weight && (!t->query_op || t->query_op(dev->handle, DSHAL_OP_PREPACK_WEIGHT, &d) == DSHAL_OK)) {
+    dev->natives[DSHAL_OP_PREPACK_WEIGHT].fetch_add(1, std::memory_order_relaxed);
     DSHAL_RETURN_IF_ERROR(adapter_status(t, t->prepack_weight(s->handle, &d, &h), "prepack_weight"));
   } else {
     dev->fallbacks[DSHAL_OP_PREPACK_WEIGHT].fetch_add(1, std::memory_order_relaxed);
@@ -278,6 +285,16 @@ Status Stream::synchronize() const {
   std::lock_guard lock(s->pending_mutex);
   if (!s->pending.ok()) return std::exchange(s->pending, Status());
   return st;
+}
+
+Status Stream::device_time(uint64_t* ns) const {
+  *ns = 0;
+  StreamObj* s = get();
+  if (!s) return empty_handle("device_time");
+  const dshal_adapter_table* t = s->device->table;
+  if (t->struct_size < offsetof(dshal_adapter_table, stream_device_time) + sizeof(void*) || !t->stream_device_time)
+    return Status(DSHAL_ERROR_UNSUPPORTED, fmt::format("device_time: {} does not report device time", s->device->id));
+  return adapter_status(t, t->stream_device_time(s->handle, ns), "stream_device_time");
 }
 
 dshal_stream stream_handle(const Stream& s) { return reinterpret_cast<dshal_stream>(s.get()); }
@@ -383,7 +400,7 @@ Status Communicator::all_to_all(const dshal_all_to_all_desc& in) const {
 const char* op_name(dshal_op op) {
   static const char* names[] = {"grouped_gemm", "gemm_quant", "rms_norm", "rope", "softmax", "silu_mul",
                                 "moe_route", "moe_permute", "moe_unpermute", "embedding", "elementwise",
-                                "attention", "prepack_weight", "import_host_memory"};
+                                "attention", "prepack_weight", "import_host_memory", "gemm"};
   static_assert(sizeof(names) / sizeof(names[0]) == DSHAL_OP_COUNT);
   return (op >= 0 && op < DSHAL_OP_COUNT) ? names[op] : "unknown";
 }

@@ -34,7 +34,9 @@ struct DeviceObj {
   std::string id;
   std::string backend;
   dshal_device_properties props{};
+  // Calls per dshal_op that ran on the host, and that went to the adapter.
   std::array<std::atomic<uint64_t>, DSHAL_OP_COUNT> fallbacks{};
+  std::array<std::atomic<uint64_t>, DSHAL_OP_COUNT> natives{};
   // The user's Device handle plus every buffer, stream, event and communicator on it: the adapter
   // device is closed when the last of them is released, whatever the order.
   std::atomic<uint32_t> refs{1};

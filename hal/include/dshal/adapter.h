@@ -96,7 +96,8 @@ typedef struct dshal_device_properties {
   uint64_t max_buffer_range; /* largest range one kernel can address in a buffer */
   uint32_t alignment;        /* every buffer's base address is a multiple of this (bytes) */
   uint32_t compute_units;
-  uint32_t gemm_dtypes;    /* DSHAL_DTYPE_BIT mask of GEMM input types (f32, f16, bf16) */
+  uint32_t gemm_dtypes;    /* DSHAL_DTYPE_BIT mask of GEMM input types the device runs natively (f32,
+                            f16, bf16); hal runs a GEMM with any other input type on the host */
   uint32_t storage_dtypes; /* DSHAL_DTYPE_BIT mask of element types ops can read and write */
   uint32_t flags;          /* DSHAL_DEVICE_* */
 } dshal_device_properties;
@@ -433,7 +434,9 @@ typedef struct dshal_all_to_all_desc {
   const dshal_all_to_all_rank* ranks;
 } dshal_all_to_all_desc;
 
-/* Optional ops, for query_op and the fallback counters. */
+/* Ops that query_op is asked about and hal counts (native calls and host fallbacks): the optional
+ * ops, and GEMM, which is mandatory but may still be declined per descriptor (a matrix unit without
+ * f32 inputs, say). */
 typedef enum dshal_op {
   DSHAL_OP_GROUPED_GEMM = 0,
   DSHAL_OP_GEMM_QUANT,
@@ -449,6 +452,7 @@ typedef enum dshal_op {
   DSHAL_OP_ATTENTION,
   DSHAL_OP_PREPACK_WEIGHT,
   DSHAL_OP_IMPORT_HOST_MEMORY,
+  DSHAL_OP_GEMM,
   DSHAL_OP_COUNT,
   DSHAL_OP_MIN_ENUM = -0x7fffffff - 1,
   DSHAL_OP_MAX_ENUM = 0x7fffffff
@@ -532,8 +536,9 @@ typedef struct dshal_adapter_table {
 
   /* ---- optional: NULL means hal runs its host fallback (and counts it) ---- */
   /* DSHAL_OK when the adapter runs op natively for this descriptor (desc points to the op's
-   * descriptor type); DSHAL_ERROR_UNSUPPORTED sends it to the fallback. NULL: every non-NULL op
-   * slot is taken as supported. Non-blocking, thread-safe. */
+   * descriptor type; DSHAL_OP_GEMM: a dshal_gemm_desc whose input types are in gemm_dtypes);
+   * DSHAL_ERROR_UNSUPPORTED sends it to the fallback. NULL: every non-NULL op slot is taken as
+   * supported. Non-blocking, thread-safe. */
   dshal_status (*query_op)(dshal_device device, dshal_op op, const void* desc);
   dshal_status (*grouped_gemm)(dshal_stream stream, const dshal_grouped_gemm_desc* desc);
   dshal_status (*gemm_quant)(dshal_stream stream, const dshal_gemm_quant_desc* desc);
@@ -553,6 +558,11 @@ typedef struct dshal_adapter_table {
    * DSHAL_DEVICE_HOST_SHARED_MEMORY). The memory stays the caller's: buffer_free releases only the
    * wrapper, and the memory must outlive it. Blocking. */
   dshal_status (*import_host_memory)(dshal_device device, void* ptr, uint64_t bytes, dshal_buffer* out);
+  /* Device time, in nanoseconds, that the work the stream has completed so far took, as the device
+   * measures it (timestamps) or models it (a simulator's cost model). Work still queued is not
+   * counted; call after stream_synchronize for a complete figure. Benchmarks and the porting report
+   * divide work by it to show device-side (for a simulator: projected) throughput. Non-blocking. */
+  dshal_status (*stream_device_time)(dshal_stream stream, uint64_t* ns);
 } dshal_adapter_table;
 
 /* The one entry point of a plugin library. hal offers ABI versions [min_abi, max_abi]; the adapter

@@ -133,8 +133,10 @@ class Device : public detail::Handle<detail::DeviceObj> {
   Status import_host_memory(void* ptr, uint64_t bytes, Buffer* out) const;
   Status create_stream(Stream* out) const;
   Status create_event(Event* out) const;
-  // How many calls of each optional op ran through the host fallback since the device was opened.
+  // How many calls of each dshal_op (the optional ops and gemm) ran through the host fallback, and
+  // how many the adapter ran, since the device was opened.
   std::array<uint64_t, DSHAL_OP_COUNT> fallback_counts() const;
+  std::array<uint64_t, DSHAL_OP_COUNT> native_counts() const;
 };
 
 // Opens one concrete or "auto" id ("cpu:0"). For comma lists use resolve_device_ids first.
@@ -181,6 +183,9 @@ class Stream : public detail::Handle<detail::StreamObj> {
   Status wait(const Event& event) const;
   // Blocking: waits for the work enqueued so far; returns its first error.
   Status synchronize() const;
+  // Device time (ns) of the stream's completed work, measured or modelled by the adapter; host
+  // fallbacks are not included. UNSUPPORTED when the adapter does not report it.
+  Status device_time(uint64_t* ns) const;
 };
 
 class Event : public detail::Handle<detail::EventObj> {
