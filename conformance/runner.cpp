@@ -189,7 +189,10 @@ int run_conform(const ConformOptions& o) {
   for (size_t i = 0; i < selected.size(); ++i) {
     CaseResult c;
     if (matched[i] && matched[i]->kind == "unsupported") {
-      c = CaseResult{selected[i].id, selected[i].tier, "unsupported", matched[i]->reason};
+      c.id = selected[i].id;
+      c.tier = selected[i].tier;
+      c.status = "unsupported";
+      c.message = matched[i]->reason;
       c.expectation = matched[i];
     } else {
       c = std::move(outcome.results[ran++]);
