@@ -134,12 +134,21 @@ WorkerProcess::Read WorkerProcess::next_line(Clock::time_point deadline, std::st
   }
 }
 
-WorkerExit WorkerProcess::wait() {
-  int status = 0;
-  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+WorkerExit WorkerProcess::wait(Clock::time_point deadline, std::chrono::milliseconds grace) {
+  for (;;) {
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return exit_of(status);
+    }
+    if (r < 0 && errno != EINTR) {  // not our child any more: nothing left to reap
+      pid_ = -1;
+      return WorkerExit{};
+    }
+    if (Clock::now() >= deadline) return stop(grace);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  pid_ = -1;
-  return exit_of(status);
 }
 
 WorkerExit WorkerProcess::stop(std::chrono::milliseconds grace) {

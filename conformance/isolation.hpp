@@ -38,8 +38,9 @@ class WorkerProcess {
   // The next line the worker wrote; kEnd when it closed the pipe (it exited or crashed), kTimeout
   // when nothing complete arrived before deadline.
   Read next_line(Clock::time_point deadline, std::string* line);
-  // After kEnd: waits for the worker and says how it ended.
-  WorkerExit wait();
+  // After kEnd: waits for the worker to exit and says how it ended. A worker that closed its pipe
+  // but does not exit by deadline (stuck in teardown) is stopped as stop(grace) does.
+  WorkerExit wait(Clock::time_point deadline, std::chrono::milliseconds grace);
   // Stops the worker: SIGTERM, then SIGKILL when it is still alive after grace; says how it ended.
   WorkerExit stop(std::chrono::milliseconds grace);
 

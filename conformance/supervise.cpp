@@ -74,7 +74,7 @@ class Supervisor {
         continue;
       }
       const bool timed_out = r == WorkerProcess::Read::kTimeout;
-      const WorkerExit ex = timed_out ? w.stop(kTermGrace) : w.wait();
+      const WorkerExit ex = timed_out ? w.stop(kTermGrace) : w.wait(Clock::now() + timeout, kTermGrace);
       on_worker_end(ex, timed_out);
       return;
     }
