@@ -15,7 +15,7 @@ struct DiffOptions {
 };
 constexpr double kRatioFloor = 1e-6;
 
-// Both documents must have passed check_diffable(). The result has:
+// Both documents must have passed check_fields(). The result has:
 //   regressions, fixes, other_status_changes: [{id, from, to, message}] — a regression is a case
 //     whose status now fails the run and did not (from = null for a case new in NEW); a fix, one
 //     whose status failed and no longer does (from NEW's point of view); sorted by id.

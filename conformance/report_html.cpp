@@ -3,11 +3,11 @@
 // are in report_html_ops.cpp and report_html_charts.cpp.
 #include "report_html.hpp"
 
-#include <fstream>
 #include <map>
 
 #include <fmt/format.h>
 
+#include "report.hpp"
 #include "report_fields.hpp"
 #include "report_html_sections.hpp"
 #include "report_html_util.hpp"
@@ -346,12 +346,7 @@ Status write_html(const nlohmann::json& report, const std::string& path) {
   } catch (const std::exception& e) {  // a bug, not bad input: accessors never throw on content
     return Status(DSHAL_ERROR_INTERNAL, fmt::format("rendering '{}' failed: {}", path, e.what()));
   }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("cannot write report file '{}'", path));
-  out << page_text;
-  out.close();
-  if (!out) return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("writing report file '{}' failed", path));
-  return {};
+  return write_report_file(path, page_text);
 }
 
 }  // namespace dshal::conformance

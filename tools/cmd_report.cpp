@@ -22,6 +22,7 @@ void add_html_command(CLI::App& report, int* exit_code) {
   cmd->callback([=] {
     nlohmann::json report;
     Status st = conformance::load_report(*input, &report);
+    if (st.ok()) st = conformance::check_fields(*input, report);
     const std::string out =
         output->empty() ? (std::filesystem::path(*input).parent_path() / "report.html").string() : *output;
     if (st.ok()) st = conformance::write_html(report, out);
@@ -51,7 +52,7 @@ void add_diff_command(CLI::App& report, int* exit_code) {
     nlohmann::json old_report, new_report;
     for (auto [path, doc] : {std::pair{(*paths)[0], &old_report}, std::pair{(*paths)[1], &new_report}}) {
       Status st = conformance::load_report(path, doc);
-      if (st.ok()) st = conformance::check_diffable(path, *doc);
+      if (st.ok()) st = conformance::check_fields(path, *doc);
       if (!st.ok()) {
         std::cerr << "dshal report diff: " << st.message() << "\n";
         *exit_code = kUsage;
