@@ -61,7 +61,8 @@ pre.msg{white-space:pre-wrap;word-break:break-word;margin:0;font-size:12px;max-h
 code.repro{display:block;background:#20262e;color:#e6edf3;padding:8px 10px;border-radius:4px;font-size:12px;
   white-space:pre-wrap;word-break:break-all;user-select:all;-webkit-user-select:all;margin-top:4px}
 code{font-family:"DejaVu Sans Mono",Consolas,monospace}
-td.id{font-family:"DejaVu Sans Mono",Consolas,monospace;font-size:12px;word-break:break-all;max-width:420px}
+td.id{font-family:"DejaVu Sans Mono",Consolas,monospace;font-size:12px;word-break:break-all;min-width:240px;
+  max-width:420px}
 table.cases td.msgcell{max-width:420px}
 .matrix td{text-align:center;min-width:104px}
 .matrix td.op{text-align:left;font-weight:600;font-family:"DejaVu Sans Mono",Consolas,monospace}
@@ -216,7 +217,7 @@ std::string summary(const json& r) {
   s += "</div>\n";
   // One stacked bar: the share of each status.
   if (total > 0) {
-    s += "<svg width=\"1000\" height=\"22\" viewBox=\"0 0 1000 22\" role=\"img\" class=\"chart\">";
+    s += "<svg width=\"100%\" height=\"22\" viewBox=\"0 0 1000 22\" preserveAspectRatio=\"none\" role=\"img\">";
     double x = 0;
     for (const auto& [st, n] : counts) {
       if (n == 0) continue;

@@ -79,6 +79,7 @@ std::string matrix(const json& r) {
       }
     }
   }
+  if (array(r, "cases").empty()) return "<p class=\"note\">The report has no cases.</p>\n";
   if (ops.empty())
     return "<p class=\"note\">No case in this report records the ops it called (the per-case \"ops\" field is "
            "schema v2), so the matrix is empty. The whole run's calls are below.</p>\n";
@@ -130,7 +131,7 @@ std::string run_calls(const json& r) {
   std::string s = "<h3>Whole run: calls per op</h3>\n";
   if (!member(r, "native_calls").is_object())
     s += "<p class=\"note\">Native call counts are not in this report (schema v1); only fallbacks are.</p>\n";
-  if (ops.empty()) return s + "<p>No op fell back to the host.</p>\n";
+  if (ops.empty()) return s + "<p>The run recorded no op calls.</p>\n";
   s += "<table><tr><th>op</th><th>native calls</th><th>fallback calls</th><th>ran</th></tr>\n";
   for (const std::string& op : ordered_ops(ops)) {
     const double n = native.count(op) ? native.at(op) : 0, f = fallback.count(op) ? fallback.at(op) : 0;
