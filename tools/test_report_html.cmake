@@ -40,6 +40,17 @@ foreach(expected
   endif()
 endforeach()
 
+# A perf entry with device_seconds but no device_gflops: the page derives it (2e9 flop / 1 ms = 2000 GFLOP/s).
+file(WRITE ${OUT}/device_time.json [=[{"schema_version": 2, "cases": [], "perf": [{"name": "gemm bf16 sim", "op": "gemm",
+  "dtype": "bf16", "m": 1000, "n": 1000, "k": 1000, "flop": 2e9, "wall_seconds": 0.5, "device_seconds": 0.001,
+  "gflops": 4.0}]}]=])
+execute_process(COMMAND ${DSHAL} report html ${OUT}/device_time.json -o ${OUT}/device_time.html RESULT_VARIABLE rc
+                ERROR_VARIABLE err)
+file(READ ${OUT}/device_time.html page)
+if(NOT rc EQUAL 0 OR NOT page MATCHES "<td class=\"num\">2e\\+03</td></tr>" OR NOT page MATCHES "device GFLOP/s, from device time")
+  message(FATAL_ERROR "device_time.json: exit ${rc} ${err}, or no device GFLOP/s derived from device_seconds")
+endif()
+
 # Without -o the page goes next to the report.
 file(COPY ${FIXTURES}/v2_before.json DESTINATION ${OUT}/beside)
 execute_process(COMMAND ${DSHAL} report html ${OUT}/beside/v2_before.json RESULT_VARIABLE rc ERROR_VARIABLE err)
