@@ -1,6 +1,8 @@
 // report.html chart sections: each case's error against its tolerance (log scale), and
 // performance (GFLOP/s per benchmark, time per tier, slowest cases).
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
 
 #include <fmt/format.h>
@@ -30,8 +32,12 @@ std::optional<double> device_gflops(const json& p) {
   return std::nullopt;
 }
 
-// Green with at least 2x headroom, amber up to the tolerance, red beyond it.
-const char* ratio_color(double ratio) { return ratio > 1 ? "#c62828" : ratio > 0.5 ? "#e0a100" : "#2e7d32"; }
+// Green with at least 2x headroom, amber up to the tolerance, red beyond it (and for NaN).
+const char* ratio_color(double ratio) { return !(ratio <= 1) ? "#c62828" : ratio > 0.5 ? "#e0a100" : "#2e7d32"; }
+
+// A sort key that puts NaN (the runner may pass one straight from a case) above every number, so
+// sorting stays a strict weak ordering and NaN errors list first.
+double nan_as_worst(double v) { return std::isnan(v) ? std::numeric_limits<double>::infinity() : v; }
 
 }  // namespace
 
@@ -43,7 +49,9 @@ std::string error_margin_section(const json& r) {
     return section("errors", "Error margin against tolerance",
                    "<p class=\"note\">No case in this report records an error ratio (error / tolerance).</p>\n");
   std::stable_sort(cases.begin(), cases.end(),
-                   [](const json* a, const json* b) { return *num(*a, "error_ratio") > *num(*b, "error_ratio"); });
+                   [](const json* a, const json* b) {
+                     return nan_as_worst(*num(*a, "error_ratio")) > nan_as_worst(*num(*b, "error_ratio"));
+                   });
   BarChart chart;
   chart.series = {{"error / tolerance", "#2e7d32"}};
   chart.log_scale = true;
@@ -69,7 +77,7 @@ std::string error_margin_section(const json& r) {
         "<td class=\"num\">{}</td><td class=\"num\" style=\"color:{}\"><b>{}</b></td><td class=\"num\">{}</td></tr>\n",
         esc(id), status_badge(status), esc(num_text(num(*c, "max_abs_err"))), esc(num_text(num(*c, "nmse"))),
         esc(num_text(num(*c, "tolerance"))), ratio_color(ratio), esc(num_text(ratio)),
-        ratio > 0 ? esc(fmt::format("{}×", num_text(1 / ratio))) : "exact");
+        ratio > 0 ? esc(fmt::format("{}×", num_text(1 / ratio))) : ratio == 0 ? "exact" : "—");
   }
   table += "</table>\n";
   std::string s = fmt::format(
@@ -157,7 +165,7 @@ std::string perf_section(const json& r) {
   }
   if (!timed.empty()) {
     std::stable_sort(timed.begin(), timed.end(),
-                     [](const json* a, const json* b) { return *num(*a, "seconds") > *num(*b, "seconds"); });
+                     [](const json* a, const json* b) { return nan_as_worst(*num(*a, "seconds")) > nan_as_worst(*num(*b, "seconds")); });
     if (timed.size() > kSlowestCases) timed.resize(kSlowestCases);
     BarChart slow;
     slow.series = {{"seconds", "#00838f"}};

@@ -147,7 +147,7 @@ Status load_report(const std::string& path, nlohmann::json* out) {
   json j;
   try {
     j = json::parse(text.str());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // syntax errors, and numbers out of range (1e999)
     return bad(path, fmt::format("not valid JSON ({})", e.what()));
   }
   if (!j.is_object()) return bad(path, fmt::format("a report is a JSON object, this is {}", type_of(j)));

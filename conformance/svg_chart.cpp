@@ -37,6 +37,7 @@ struct Axis {
 
   double t(double v) const { return log ? std::log10(v) : v; }
   double x(double v) const {
+    if (std::isnan(v)) return kPlotX + kPlotWidth;  // a NaN error or time: drawn as the worst, full width
     if (log && v <= 0) v = lo;
     const double f = (t(std::clamp(v, lo, hi)) - t(lo)) / (t(hi) - t(lo));
     return kPlotX + kPlotWidth * f;

@@ -31,7 +31,8 @@ struct BarChart {
 };
 
 // The chart as an <svg> element; rows with no positive value on a log axis get a bar at the axis
-// start and their value printed. An empty chart gives a short note instead.
+// start and their value printed; NaN and +infinity fill the plot's width. An empty chart gives a
+// short note instead.
 std::string render_bar_chart(const BarChart& chart);
 
 }  // namespace dshal::conformance::html

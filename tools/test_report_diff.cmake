@@ -69,4 +69,6 @@ expect_bad("wrong schema old" "wrong_schema.json: field 'schema_version' is 99" 
 expect_bad("bad field" "bad_field.json: field 'cases\\[1\\].status' should be a string, is number"
            ${before} ${FIXTURES}/bad_field.json)
 expect_bad("missing" "nosuch.json: cannot open" ${before} ${FIXTURES}/nosuch.json)
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/report-diff-overflow.json "{\"schema_version\": 2, \"cases\": [], \"seconds\": 1e999}")
+expect_bad("number overflow" "report-diff-overflow.json: not valid JSON" ${before} ${CMAKE_CURRENT_BINARY_DIR}/report-diff-overflow.json)
 expect_bad("one file" "OLD_NEW" ${before})

@@ -70,6 +70,8 @@ function(expect_bad label expected_message)
 endfunction()
 expect_bad("missing file" "${OUT}/nosuch.json: cannot open" ${OUT}/nosuch.json -o ${OUT}/x.html)
 expect_bad("garbage" "garbage.json: not valid JSON" ${FIXTURES}/garbage.json -o ${OUT}/x.html)
+file(WRITE ${OUT}/overflow.json "{\"schema_version\": 2, \"cases\": [], \"seconds\": 1e999}")
+expect_bad("number overflow" "overflow.json: not valid JSON .*number overflow" ${OUT}/overflow.json -o ${OUT}/x.html)
 expect_bad("wrong schema" "wrong_schema.json: field 'schema_version' is 99" ${FIXTURES}/wrong_schema.json -o ${OUT}/x.html)
 expect_bad("bad field" "bad_field.json: field 'cases\\[1\\].status' should be a string, is number"
            ${FIXTURES}/bad_field.json -o ${OUT}/x.html)
