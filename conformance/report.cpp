@@ -119,7 +119,7 @@ Status write_report_file(const std::string& path, const std::string& text) {
   return {};
 }
 
-Status write_json(const Report& r, const std::string& path) {
+json to_json(const Report& r) {
   json j;
   j["schema_version"] = 2;
   j["device"] = device_json(r);
@@ -155,6 +155,11 @@ Status write_json(const Report& r, const std::string& path) {
   j["commit"] = r.commit;
   j["timestamp"] = r.timestamp;
   j["seconds"] = r.seconds;
+  return j;
+}
+
+Status write_json(const Report& r, const std::string& path) {
+  const json j = to_json(r);
   // Messages come from adapters and may hold bytes that are not UTF-8: replaced, never a throw.
   return write_report_file(path, j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace dshal::conformance {
 
 // Calls per op name ("gemm" -> 3); only ops with calls appear.
@@ -90,6 +92,9 @@ struct Report {
 };
 
 std::string dtype_list(uint32_t mask);  // "f32,f16,bf16"
+
+// The report.json document (schema version 2); report.html is rendered from it too.
+nlohmann::json to_json(const Report& r);
 
 // Each writes one file; an unwritable path gives an error naming it.
 Status write_json(const Report& r, const std::string& path);

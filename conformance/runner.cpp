@@ -18,6 +18,7 @@
 #include "expectations.hpp"
 #include "graph.hpp"
 #include "report.hpp"
+#include "report_html.hpp"
 #include "supervise.hpp"
 
 extern char** environ;
@@ -211,13 +212,15 @@ int run_conform(const ConformOptions& o) {
   const std::filesystem::path dir(o.report_dir);
   for (const Status& st : {write_json(report, (dir / "report.json").string()),
                            write_markdown(report, (dir / "report.md").string()),
-                           write_junit(report, (dir / "junit.xml").string())}) {
+                           write_junit(report, (dir / "junit.xml").string()),
+                           write_html(to_json(report), (dir / "report.html").string())}) {
     if (!st.ok()) {
       std::cerr << "dshal conform: " << st.message() << "\n";
       return 1;
     }
   }
-  std::printf("\n%s; tier reached: %s (%.1f s); reports in %s\n", report.summary.line().c_str(),
+  std::printf("\n%s; tier reached: %s (%.1f s); reports in %s (report.html, report.json, report.md, junit.xml)\n",
+              report.summary.line().c_str(),
               report.tier_reached.c_str(), report.seconds, o.report_dir.c_str());
   if (!report.fallback_calls.empty()) {
     std::printf("host fallbacks:");

@@ -10,6 +10,7 @@ packages=(
   libopenblas-dev libclblast-dev                    # benchmark peers only
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
   libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers
+  chromium                                          # headless check of report.html (tests only)
 )
 
 missing=()

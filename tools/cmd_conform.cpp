@@ -9,7 +9,8 @@
 namespace dshal::cli {
 
 void add_conform_command(CLI::App& app, int* exit_code, const char* argv0) {
-  auto* cmd = app.add_subcommand("conform", "Run the conformance suite on a device and write report.json, report.md, junit.xml");
+  auto* cmd = app.add_subcommand(
+      "conform", "Run the conformance suite on a device and write report.html, report.json, report.md, junit.xml");
   auto opts = std::make_shared<conformance::ConformOptions>();
   auto device = std::make_shared<std::string>();
   cmd->add_option("--device", *device, "Device id (cpu:0, opencl:0, <adapter>:N, auto); default: $DSHAL_DEVICE or auto");

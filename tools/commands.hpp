@@ -14,6 +14,7 @@ void add_conform_command(CLI::App& app, int* exit_code, const char* argv0);
 void add_bench_command(CLI::App& app, int* exit_code);
 void add_run_command(CLI::App& app, int* exit_code);
 void add_make_model_command(CLI::App& app, int* exit_code);
+void add_report_command(CLI::App& app, int* exit_code);
 
 // Resolves a --device value (or DSHAL_DEVICE) to device ids; on failure prints the message and
 // returns false (the caller exits with kUsage).

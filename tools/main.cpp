@@ -1,4 +1,4 @@
-// dshal: the command-line tool (devices, conform, bench).
+// dshal: the command-line tool (devices, conform, bench, run, make-model, report).
 #include <iostream>
 
 #include <dshal/dshal.hpp>
@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add_bench_command(app, &exit_code);
   add_run_command(app, &exit_code);
   add_make_model_command(app, &exit_code);
+  add_report_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,11 +1,11 @@
-# `dshal conform` on cpu:0 (a quick filter) writes the three reports, and report.json has the schema.
+# `dshal conform` on cpu:0 (a quick filter) writes the four reports, and report.json has the schema.
 file(REMOVE_RECURSE ${OUT})
 execute_process(COMMAND ${DSHAL} conform --device cpu:0 --tier core --filter "core/Buffers*" --report ${OUT}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "conform exited ${rc}: ${out} ${err}")
 endif()
-foreach(f report.json report.md junit.xml)
+foreach(f report.json report.md junit.xml report.html)
   if(NOT EXISTS ${OUT}/${f})
     message(FATAL_ERROR "missing ${OUT}/${f}")
   endif()
