@@ -6,10 +6,10 @@ namespace npu_sim {
 namespace {
 
 thread_local std::string t_last_error;
-const dshal_host_services* g_host = nullptr;
 
-// hal has released every handle (so every card's memory and the DMA engine are gone already).
-void release() { g_host = nullptr; }
+// Nothing left to do: hal has released every handle, so every card's memory and the DMA engine are
+// gone already. (npu-sim keeps no other global state: its errors reach hal through last_error.)
+void release() {}
 
 }  // namespace
 
@@ -21,10 +21,6 @@ dshal_status fail(dshal_status status, std::string message) {
 void clear_error() { t_last_error.clear(); }
 
 const char* last_error() { return t_last_error.c_str(); }
-
-void log(int level, const std::string& message) {
-  if (g_host && g_host->log) g_host->log(level, "npu-sim", message.c_str());
-}
 
 namespace {
 
@@ -87,7 +83,7 @@ extern "C" DSHAL_EXPORT dshal_status dshal_adapter_negotiate(uint32_t min_abi, u
       return fail(DSHAL_ERROR_ABI_MISMATCH, "negotiate: hal offers ABI [" + std::to_string(min_abi) + ", " +
                                                 std::to_string(max_abi) + "], npu-sim speaks " +
                                                 std::to_string(DSHAL_ABI_VERSION));
-    g_host = host;
+    (void)host;  // npu-sim needs none of hal's services
     *out_table = &g_table;
     return DSHAL_OK;
   });

@@ -63,9 +63,11 @@ uint16_t f32_to_f16(float f) {
   return sign | uint16_t(round_shifted(x - 0x38000000u, 13));
 }
 
+}  // namespace
+
 // ---- element access ----------------------------------------------------------------------------
 
-float load_impl(dshal_dtype dtype, const std::byte* base, uint64_t index) {
+float load_element(dshal_dtype dtype, const std::byte* base, uint64_t index) {
   switch (dtype) {
     case DSHAL_DTYPE_F16: {
       uint16_t h;
@@ -85,7 +87,7 @@ float load_impl(dshal_dtype dtype, const std::byte* base, uint64_t index) {
   }
 }
 
-void store_impl(dshal_dtype dtype, std::byte* base, uint64_t index, float value) {
+void store_element(dshal_dtype dtype, std::byte* base, uint64_t index, float value) {
   switch (dtype) {
     case DSHAL_DTYPE_F16: {
       const uint16_t h = f32_to_f16(value);
@@ -101,10 +103,5 @@ void store_impl(dshal_dtype dtype, std::byte* base, uint64_t index, float value)
       std::memcpy(base + 4 * index, &value, 4);
   }
 }
-
-}  // namespace
-
-float load_element(dshal_dtype dtype, const std::byte* base, uint64_t index) { return load_impl(dtype, base, index); }
-void store_element(dshal_dtype dtype, std::byte* base, uint64_t index, float value) { store_impl(dtype, base, index, value); }
 
 }  // namespace npu_sim

@@ -43,8 +43,6 @@ inline constexpr uint32_t kAlignment = 32;
 dshal_status fail(dshal_status status, std::string message);
 void clear_error();
 const char* last_error();
-// Sends a line to hal's log (level 0 debug .. 3 error); dropped before negotiate.
-void log(int level, const std::string& message);
 
 // Runs body and converts any exception into a status: nothing may cross the C ABI.
 template <class Body>

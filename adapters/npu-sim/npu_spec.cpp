@@ -10,7 +10,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 
 #include <yaml-cpp/yaml.h>
@@ -29,46 +28,42 @@ std::string library_folder() {
   return std::filesystem::path(info.dli_fname).parent_path().string();
 }
 
-struct Field {
-  const YAML::Node& root;
+// Reads the fields of one YAML mapping; every message names the file and the field (prefix.key for
+// the fields of a nested mapping such as tflops).
+struct Fields {
+  const YAML::Node& map;
   const std::string& path;
+  std::string prefix;
 
-  // A required positive number; throws a message naming the file and field.
-  double positive(const char* key) const {
-    const YAML::Node n = root[key];
-    if (!n) throw std::runtime_error(path + ": field '" + key + "' is missing");
+  [[noreturn]] void bad(const char* key, const std::string& what) const {
+    throw std::runtime_error(path + ": field '" + prefix + key + "' " + what);
+  }
+  YAML::Node required(const char* key) const {
+    const YAML::Node n = map[key];
+    if (!n) bad(key, "is missing");
+    return n;
+  }
+  // A finite number > 0 (rates and bandwidths), or >= 0 when zero_ok (an overhead may be nothing).
+  double number(const char* key, bool zero_ok) const {
+    const YAML::Node n = required(key);
     double v = 0;
     try {
       v = n.as<double>();
     } catch (const YAML::Exception&) {
-      throw std::runtime_error(path + ": field '" + key + "' is not a number");
+      bad(key, "is not a number: '" + n.Scalar() + "'");
     }
-    if (!(v > 0) || v > 1e300) throw std::runtime_error(path + ": field '" + key + "' must be > 0, got " + n.Scalar());
-    return v;
-  }
-  double non_negative(const char* key) const {
-    const YAML::Node n = root[key];
-    if (!n) throw std::runtime_error(path + ": field '" + key + "' is missing");
-    double v = -1;
-    try {
-      v = n.as<double>();
-    } catch (const YAML::Exception&) {
-      throw std::runtime_error(path + ": field '" + key + "' is not a number");
-    }
-    if (!(v >= 0) || v > 1e300) throw std::runtime_error(path + ": field '" + key + "' must be >= 0, got " + n.Scalar());
+    if (!(zero_ok ? v >= 0 : v > 0) || v > 1e300) bad(key, std::string("must be ") + (zero_ok ? ">= 0" : "> 0") + ", got " + n.Scalar());
     return v;
   }
   uint64_t count(const char* key, uint64_t max) const {
-    const YAML::Node n = root[key];
-    if (!n) throw std::runtime_error(path + ": field '" + key + "' is missing");
+    const YAML::Node n = required(key);
     uint64_t v = 0;
     try {
       v = n.as<uint64_t>();
     } catch (const YAML::Exception&) {
-      throw std::runtime_error(path + ": field '" + key + "' is not a whole number");
+      bad(key, "is not a whole number: '" + n.Scalar() + "'");
     }
-    if (v < 1 || v > max)
-      throw std::runtime_error(path + ": field '" + key + "' must be in [1, " + std::to_string(max) + "], got " + n.Scalar());
+    if (v < 1 || v > max) bad(key, "must be in [1, " + std::to_string(max) + "], got " + n.Scalar());
     return v;
   }
 };
@@ -82,25 +77,25 @@ Spec load(const std::string& path) {
     throw std::runtime_error(path + ": not valid YAML: " + e.what());
   }
   if (!root.IsMap()) throw std::runtime_error(path + ": the spec must be a YAML mapping");
-  const Field f{root, path};
+  const Fields f{root, path, ""};
   Spec s;
   s.path = path;
-  if (!root["name"] || !root["name"].IsScalar()) throw std::runtime_error(path + ": field 'name' is missing");
-  s.name = root["name"].as<std::string>();
+  const YAML::Node name = f.required("name");
+  if (!name.IsScalar() || name.Scalar().empty()) f.bad("name", "must be a non-empty string");
+  s.name = name.Scalar();
   s.cards = uint32_t(f.count("cards", kMaxCards));
   s.memory_bytes = f.count("memory_bytes", uint64_t(1) << 44);  // up to 16 TiB of address space per card
   s.compute_units = uint32_t(f.count("compute_units", 4096));
-  const YAML::Node tflops = root["tflops"];
-  if (!tflops || !tflops.IsMap()) throw std::runtime_error(path + ": field 'tflops' (a map of f16, bf16, f32) is missing");
-  const std::string tpath = path + " tflops";
-  const Field t{tflops, tpath};
-  s.tflops_f16 = t.positive("f16");
-  s.tflops_bf16 = t.positive("bf16");
-  s.tflops_f32 = t.positive("f32");
-  s.hbm_gbps = f.positive("hbm_gbps");
-  s.pcie_gbps = f.positive("pcie_gbps");
-  s.interconnect_gbps = f.positive("interconnect_gbps");
-  s.launch_overhead_us = f.non_negative("launch_overhead_us");
+  const YAML::Node tflops = f.required("tflops");
+  if (!tflops.IsMap()) f.bad("tflops", "must be a mapping of f16, bf16 and f32");
+  const Fields t{tflops, path, "tflops."};
+  s.tflops_f16 = t.number("f16", false);
+  s.tflops_bf16 = t.number("bf16", false);
+  s.tflops_f32 = t.number("f32", false);
+  s.hbm_gbps = f.number("hbm_gbps", false);
+  s.pcie_gbps = f.number("pcie_gbps", false);
+  s.interconnect_gbps = f.number("interconnect_gbps", false);
+  s.launch_overhead_us = f.number("launch_overhead_us", true);
   return s;
 }
 
@@ -134,8 +129,7 @@ const Spec* spec(std::string* error) {
       }
       l.spec = std::move(s);
     } catch (const std::exception& e) {
-      l.error = e.what();
-      log(3, l.error);
+      l.error = e.what();  // hal prints it once, as the reason npu-sim has no device
     }
   });
   if (!l.spec && error) *error = l.error;

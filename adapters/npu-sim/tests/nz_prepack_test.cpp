@@ -1,0 +1,108 @@
+// adapters/npu-sim/tests/nz_prepack_test.cpp: prepack_weight writes Ascend's FRACTAL_NZ layout.
+// The layout is written out here independently of npu_nz_pack.cpp: for each group, an n x k weight
+// becomes [ceil(k/16)][ceil(n/16) * 16][16], element (r, c) at ((c/16) * R1*16 + r) * 16 + c % 16,
+// with zeros in the padding of partial fractals. The test packs a weight with odd n and k, a padded
+// row stride and a padded group stride (every element a distinct bit pattern), reads the packed
+// storage back with copy_d2h and checks every position, padding included. (That read goes past the
+// buffer's reported size, the plain weight's: hal would refuse it; the adapter holds the storage.) It also checks which
+// descriptors query_op declines (f32 GEMM inputs, prepacking types the cube does not read).
+// Usage: npu_sim_nz_prepack_test <path to libdshal_npu_sim.so>
+#include <cstring>
+#include <vector>
+
+#include "plugin_under_test.hpp"
+
+namespace {
+
+using npu_sim_test::check;
+
+constexpr uint64_t kGroups = 2, kN = 37, kK = 50, kLd = 53;  // n, k not multiples of 16
+constexpr uint64_t kGroupStrideBytes = kN * kLd * 2 + 64;
+
+uint64_t ceil16(uint64_t x) { return (x + 15) / 16; }
+
+// The weight element (g, r, c) as raw f16 bits: distinct, finite, never 0.
+uint16_t element(uint64_t g, uint64_t r, uint64_t c) { return uint16_t(1 + (g * kN + r) * kK + c); }
+
+void check_layout(npu_sim_test::Plugin& p) {
+  std::vector<std::byte> plain((kGroups - 1) * kGroupStrideBytes + ((kN - 1) * kLd + kK) * 2, std::byte{0xee});
+  for (uint64_t g = 0; g < kGroups; ++g)
+    for (uint64_t r = 0; r < kN; ++r)
+      for (uint64_t c = 0; c < kK; ++c) {
+        const uint16_t v = element(g, r, c);
+        std::memcpy(plain.data() + g * kGroupStrideBytes + (r * kLd + c) * 2, &v, 2);
+      }
+  dshal_buffer src = nullptr, packed = nullptr;
+  if (p.t->buffer_alloc(p.dev, plain.size(), &src) != DSHAL_OK) p.setup_failed("buffer_alloc", p.t->last_error());
+  dshal_prepack_desc d{};
+  d.struct_size = sizeof d;
+  d.groups = kGroups;
+  d.n = kN;
+  d.k = kK;
+  d.w.buffer = src;
+  d.w.dtype = DSHAL_DTYPE_F16;
+  d.w.ld = kLd;
+  d.w_group_stride_bytes = kGroupStrideBytes;
+  check(p.t->copy_h2d(p.stream, plain.data(), src, 0, plain.size()) == DSHAL_OK &&
+            p.t->prepack_weight(p.stream, &d, &packed) == DSHAL_OK && p.t->stream_synchronize(p.stream) == DSHAL_OK,
+        "prepack_weight of a 2 x 37 x 50 f16 weight (ld 53, padded group stride) succeeds");
+  if (!packed) return;
+
+  const uint64_t rows = ceil16(kN) * 16, group_elems = ceil16(kK) * rows * 16;
+  std::vector<uint16_t> nz(kGroups * group_elems, 0xffff);
+  check(p.t->copy_d2h(p.stream, packed, 0, nz.data(), nz.size() * 2) == DSHAL_OK &&
+            p.t->stream_synchronize(p.stream) == DSHAL_OK,
+        "the packed bytes come back through copy_d2h");
+  uint64_t wrong = 0, first_wrong = ~uint64_t(0);
+  for (uint64_t g = 0; g < kGroups; ++g)
+    for (uint64_t r = 0; r < rows; ++r)
+      for (uint64_t c = 0; c < ceil16(kK) * 16; ++c) {
+        const uint64_t at = g * group_elems + ((c / 16) * rows + r) * 16 + c % 16;
+        const uint16_t want = r < kN && c < kK ? element(g, r, c) : 0;
+        if (nz[at] != want && wrong++ == 0) first_wrong = at;
+      }
+  if (wrong) std::printf("%llu packed elements differ, the first at index %llu\n", (unsigned long long)wrong,
+                         (unsigned long long)first_wrong);
+  check(wrong == 0, "every element sits at its FRACTAL_NZ position, padding zeroed");
+  p.t->buffer_free(packed);
+  p.t->buffer_free(src);
+}
+
+void check_declines(npu_sim_test::Plugin& p) {
+  auto gemm_with = [&](dshal_dtype a, dshal_dtype b) {
+    dshal_gemm_desc g{};
+    g.struct_size = sizeof g;
+    g.a.dtype = a;
+    g.b.dtype = b;
+    g.c.dtype = DSHAL_DTYPE_F32;
+    return p.t->query_op(p.dev, DSHAL_OP_GEMM, &g);
+  };
+  check(gemm_with(DSHAL_DTYPE_F32, DSHAL_DTYPE_F32) == DSHAL_ERROR_UNSUPPORTED, "query_op declines an f32 GEMM");
+  check(gemm_with(DSHAL_DTYPE_F32, DSHAL_DTYPE_BF16) == DSHAL_ERROR_UNSUPPORTED, "query_op declines f32 x bf16");
+  check(gemm_with(DSHAL_DTYPE_BF16, DSHAL_DTYPE_BF16) == DSHAL_OK, "query_op takes bf16 x bf16");
+  check(gemm_with(DSHAL_DTYPE_F16, DSHAL_DTYPE_F16) == DSHAL_OK, "query_op takes f16 x f16");
+  dshal_prepack_desc d{};
+  d.struct_size = sizeof d;
+  d.w.dtype = DSHAL_DTYPE_FP8_E4M3;
+  check(p.t->query_op(p.dev, DSHAL_OP_PREPACK_WEIGHT, &d) == DSHAL_ERROR_UNSUPPORTED,
+        "query_op declines prepacking fp8 (hal then makes a plain copy)");
+  dshal_device_properties props{};
+  props.struct_size = sizeof props;
+  check(p.t->device_get_properties(p.dev, &props) == DSHAL_OK &&
+            props.gemm_dtypes == (DSHAL_DTYPE_BIT(DSHAL_DTYPE_F16) | DSHAL_DTYPE_BIT(DSHAL_DTYPE_BF16)) &&
+            props.alignment == 32,
+        "properties: gemm_dtypes f16 | bf16, alignment 32");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <libdshal_npu_sim.so>\n", argv[0]);
+    return 2;
+  }
+  npu_sim_test::Plugin p(argv[1]);
+  check_layout(p);
+  check_declines(p);
+  return npu_sim_test::verdict();
+}
