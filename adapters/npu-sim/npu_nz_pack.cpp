@@ -14,9 +14,12 @@
 // every n — what the cube reads for C = A * W^T, one 16 x 16 tile of W^T per load.
 //
 // Only f16 and bf16 weights are packed (the cube's input types). query_op declines prepack for the
-// other types, so hal makes a plain copy that its host fallbacks (gemm_quant for fp8 / int4, and
-// f32 GEMMs) can read; every op that can receive an NZ buffer of f16 / bf16 (gemm as B, grouped_gemm
-// as W) runs here natively. gemm_quant never sees NZ: its weights are fp8 / int4.
+// other types, so hal makes a plain copy that its host fallbacks (gemm_quant for fp8 / int4, f32
+// grouped_gemm) can read. grouped_gemm takes every packed W natively; gemm takes a packed B natively
+// unless A is f32, which the cube declines: hal's host fallback then stages B through copy_d2h,
+// which unpacks (nz_to_plain), so the fallback reads the layout it expects. gemm_quant never sees
+// NZ: its weights are fp8 / int4.
+#include <algorithm>
 #include <cstring>
 
 #include "npu_sim.hpp"
@@ -28,9 +31,24 @@ constexpr uint64_t kFractal = 16;
 
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
+uint64_t nz_group_elems(uint64_t n, uint64_t k) { return ceil_div(k, kFractal) * ceil_div(n, kFractal) * kFractal * kFractal; }
+
 }  // namespace
 
-uint64_t nz_group_elems(uint64_t n, uint64_t k) { return ceil_div(k, kFractal) * ceil_div(n, kFractal) * kFractal * kFractal; }
+uint64_t nz_storage_bytes(const NpuNzInfo& nz) { return nz.groups * nz.group_elems * dtype_bytes(nz.dtype); }
+
+// Byte by byte, because a copy may start or end inside an element. Only host fallbacks and copies
+// out of a packed weight come here, never the cube's own reads.
+void nz_to_plain(const NpuNzInfo& nz, const std::byte* packed, uint64_t offset, uint64_t bytes, std::byte* out) {
+  const uint64_t e = dtype_bytes(nz.dtype);
+  for (uint64_t i = 0; i < bytes; ++i) {
+    const uint64_t at = offset + i;
+    const uint64_t stride = nz.groups > 1 ? nz.plain_group_stride_bytes : 0;  // 0: every group in one place
+    const uint64_t g = stride ? at / stride : 0, in_group = at - g * stride;
+    const uint64_t element = in_group / e, row = element / nz.plain_ld, col = element % nz.plain_ld;
+    out[i] = g < nz.groups && row < nz.n && col < nz.k ? packed[nz_index(nz, g, row, col) * e + in_group % e] : std::byte{0};
+  }
+}
 
 uint64_t nz_index(const NpuNzInfo& nz, uint64_t group, uint64_t row, uint64_t col) {
   const uint64_t padded_rows = ceil_div(nz.n, kFractal) * kFractal;
@@ -48,8 +66,8 @@ dshal_status prepack_weight(dshal_stream stream, const dshal_prepack_desc* desc,
       return fail(DSHAL_ERROR_UNSUPPORTED, "prepack_weight: npu-sim packs only f16 / bf16 weights (query_op declines the rest)");
     const uint64_t e = dtype_bytes(d.w.dtype);
     const uint64_t plain_bytes = (d.groups - 1) * d.w_group_stride_bytes + ((d.n - 1) * d.w.ld + d.k) * e;
-    NpuNzInfo nz{d.w.dtype, d.groups, d.n, d.k, nz_group_elems(d.n, d.k)};
-    const uint64_t packed_bytes = d.groups * nz.group_elems * e;
+    const NpuNzInfo nz{d.w.dtype, d.groups, d.n, d.k, nz_group_elems(d.n, d.k), d.w.ld, d.w_group_stride_bytes};
+    const uint64_t packed_bytes = nz_storage_bytes(nz);
     dshal_buffer packed = nullptr;
     if (dshal_status st = allocate(stream->device, plain_bytes, std::max(plain_bytes, packed_bytes), &packed); st != DSHAL_OK)
       return st;

@@ -133,13 +133,16 @@ struct dshal_device_s {
 };
 
 // How a buffer's bytes are laid out. PLAIN is what hal and every host fallback read; NZ buffers
-// come only from prepack_weight and are read only by this adapter's gemm and grouped_gemm.
+// come only from prepack_weight and are read natively by this adapter's gemm and grouped_gemm. A
+// copy out of an NZ buffer (hal's host fallback staging it, say, for a GEMM with f32 activations,
+// which the cube declines) gets the plain layout it was packed from.
 enum class NpuLayout { plain, nz };
 
 struct NpuNzInfo {
   dshal_dtype dtype;
   uint64_t groups, n, k;  // the logical weight: groups x [n][k]
   uint64_t group_elems;   // packed elements per group (padded to whole 16 x 16 fractals)
+  uint64_t plain_ld, plain_group_stride_bytes;  // the layout it was packed from (copies out give it back)
 };
 
 struct dshal_buffer_s {
@@ -255,7 +258,12 @@ dshal_status grouped_gemm(dshal_stream stream, const dshal_grouped_gemm_desc* de
 dshal_status prepack_weight(dshal_stream stream, const dshal_prepack_desc* desc, dshal_buffer* out);
 // Element index of logical weight element (group, row, col) inside an NZ-packed buffer.
 uint64_t nz_index(const NpuNzInfo& nz, uint64_t group, uint64_t row, uint64_t col);
-uint64_t nz_group_elems(uint64_t n, uint64_t k);
+// Bytes of packed storage an NZ buffer holds.
+uint64_t nz_storage_bytes(const NpuNzInfo& nz);
+// Bytes [offset, offset + bytes) of the plain layout an NZ buffer was packed from, out of its
+// packed storage (staged in host memory): the weight's elements, zeros in the gaps between rows
+// and groups (their old contents were not kept).
+void nz_to_plain(const NpuNzInfo& nz, const std::byte* packed, uint64_t offset, uint64_t bytes, std::byte* out);
 
 // npu_query.cpp
 dshal_status query_op(dshal_device device, dshal_op op, const void* desc);

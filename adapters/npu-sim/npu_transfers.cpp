@@ -13,12 +13,33 @@ using Outcome = dshal_stream_s::Outcome;
 
 Outcome timed(WorkResult r, uint64_t ns) { return Outcome{std::move(r), ns}; }
 
+// A prepacked weight is read-only: its bytes are fractals, and a plain write into them would mean
+// nothing. (Reads out of it are unpacked: see read_card.)
+dshal_status refuse_packed(const char* slot) {
+  return fail(DSHAL_ERROR_UNSUPPORTED, std::string(slot) + ": the destination is a weight prepacked into FRACTAL_NZ by "
+                                           "prepack_weight; npu-sim does not write into packed weights");
+}
+
+// Runs on the DMA engine: bytes [offset, offset + bytes) of src into host memory at out. A plain
+// buffer is copied as is; an NZ buffer gives the plain layout it was packed from.
+WorkResult read_card(dshal_buffer src, uint64_t offset, uint64_t bytes, std::byte* out) {
+  if (src->layout == NpuLayout::plain) {
+    const std::byte* from = src->data + offset;
+    return dma({{const_cast<std::byte*>(from), bytes, false}}, [=] { std::memcpy(out, from, bytes); });
+  }
+  std::vector<std::byte> packed;
+  WorkResult r = stage_in(src->data, nz_storage_bytes(src->nz), &packed);
+  if (r.status == DSHAL_OK) nz_to_plain(src->nz, packed.data(), offset, bytes, out);
+  return r;
+}
+
 }  // namespace
 
 // Host memory stays valid until the copy completes (the caller's promise); the card window is
 // opened for writing only for the destination range.
 dshal_status copy_h2d(dshal_stream stream, const void* src, dshal_buffer dst, uint64_t dst_offset, uint64_t bytes) {
   return guarded("copy_h2d", [&] {
+    if (dst->layout == NpuLayout::nz) return refuse_packed("copy_h2d");
     stream->enqueue([=] {
       std::byte* to = dst->data + dst_offset;
       return timed(dma({{to, bytes, true}}, [=] { std::memcpy(to, src, bytes); }),
@@ -31,9 +52,7 @@ dshal_status copy_h2d(dshal_stream stream, const void* src, dshal_buffer dst, ui
 dshal_status copy_d2h(dshal_stream stream, dshal_buffer src, uint64_t src_offset, void* dst, uint64_t bytes) {
   return guarded("copy_d2h", [&] {
     stream->enqueue([=] {
-      const std::byte* from = src->data + src_offset;
-      return timed(dma({{const_cast<std::byte*>(from), bytes, false}}, [=] { std::memcpy(dst, from, bytes); }),
-                   cost::host_copy_ns(*stream->device->spec, bytes));
+      return timed(read_card(src, src_offset, bytes, static_cast<std::byte*>(dst)), cost::host_copy_ns(*stream->device->spec, bytes));
     });
     return DSHAL_OK;
   });
@@ -43,12 +62,18 @@ dshal_status copy_d2h(dshal_stream stream, dshal_buffer src, uint64_t src_offset
 dshal_status copy_d2d(dshal_stream stream, dshal_buffer src, uint64_t src_offset, dshal_buffer dst,
                       uint64_t dst_offset, uint64_t bytes) {
   return guarded("copy_d2d", [&] {
+    if (dst->layout == NpuLayout::nz) return refuse_packed("copy_d2d");
     stream->enqueue([=] {
-      std::byte* from = src->data + src_offset;
       std::byte* to = dst->data + dst_offset;
-      const bool same_card = src->device->index == dst->device->index;
-      return timed(dma({{from, bytes, false}, {to, bytes, true}}, [=] { std::memmove(to, from, bytes); }),
-                   cost::card_copy_ns(*stream->device->spec, bytes, same_card));
+      const uint64_t ns = cost::card_copy_ns(*stream->device->spec, bytes, src->device->index == dst->device->index);
+      if (src->layout == NpuLayout::nz) {  // unpack through host scratch
+        std::vector<std::byte> plain(bytes);
+        WorkResult r = read_card(src, src_offset, bytes, plain.data());
+        if (r.status == DSHAL_OK) r = stage_out_rows(to, plain.data(), 1, bytes, bytes, nullptr);
+        return timed(std::move(r), ns);
+      }
+      std::byte* from = src->data + src_offset;
+      return timed(dma({{from, bytes, false}, {to, bytes, true}}, [=] { std::memmove(to, from, bytes); }), ns);
     });
     return DSHAL_OK;
   });
@@ -59,6 +84,7 @@ dshal_status copy_d2d(dshal_stream stream, dshal_buffer src, uint64_t src_offset
 dshal_status fill(dshal_stream stream, dshal_buffer dst, uint64_t offset, uint64_t bytes, const void* pattern,
                   uint32_t pattern_bytes) {
   return guarded("fill", [&] {
+    if (dst->layout == NpuLayout::nz) return refuse_packed("fill");
     unsigned char value[4] = {};
     std::memcpy(value, pattern, pattern_bytes);
     stream->enqueue([=] {

@@ -7,9 +7,13 @@
 // buffer's reported size, the plain weight's: hal would refuse it; the adapter holds the storage.) It also checks which
 // descriptors query_op declines (f32 GEMM inputs, prepacking types the cube does not read).
 // Usage: npu_sim_nz_prepack_test <path to libdshal_npu_sim.so>
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "../npu_sim.hpp"  // the adapter's own handle layout: this test reads packed storage directly
 #include "plugin_under_test.hpp"
 
 namespace {
@@ -25,13 +29,18 @@ uint64_t ceil16(uint64_t x) { return (x + 15) / 16; }
 uint16_t element(uint64_t g, uint64_t r, uint64_t c) { return uint16_t(1 + (g * kN + r) * kK + c); }
 
 void check_layout(npu_sim_test::Plugin& p) {
-  std::vector<std::byte> plain((kGroups - 1) * kGroupStrideBytes + ((kN - 1) * kLd + kK) * 2, std::byte{0xee});
-  for (uint64_t g = 0; g < kGroups; ++g)
-    for (uint64_t r = 0; r < kN; ++r)
-      for (uint64_t c = 0; c < kK; ++c) {
-        const uint16_t v = element(g, r, c);
-        std::memcpy(plain.data() + g * kGroupStrideBytes + (r * kLd + c) * 2, &v, 2);
-      }
+  // The plain weight, with gap bytes of 0xee (what the host uploads) or 0 (what reads back).
+  auto plain_weight = [](std::byte gap) {
+    std::vector<std::byte> w((kGroups - 1) * kGroupStrideBytes + ((kN - 1) * kLd + kK) * 2, gap);
+    for (uint64_t g = 0; g < kGroups; ++g)
+      for (uint64_t r = 0; r < kN; ++r)
+        for (uint64_t c = 0; c < kK; ++c) {
+          const uint16_t v = element(g, r, c);
+          std::memcpy(w.data() + g * kGroupStrideBytes + (r * kLd + c) * 2, &v, 2);
+        }
+    return w;
+  };
+  const std::vector<std::byte> plain = plain_weight(std::byte{0xee});
   dshal_buffer src = nullptr, packed = nullptr;
   if (p.t->buffer_alloc(p.dev, plain.size(), &src) != DSHAL_OK) p.setup_failed("buffer_alloc", p.t->last_error());
   dshal_prepack_desc d{};
@@ -50,9 +59,9 @@ void check_layout(npu_sim_test::Plugin& p) {
 
   const uint64_t rows = ceil16(kN) * 16, group_elems = ceil16(kK) * rows * 16;
   std::vector<uint16_t> nz(kGroups * group_elems, 0xffff);
-  check(p.t->copy_d2h(p.stream, packed, 0, nz.data(), nz.size() * 2) == DSHAL_OK &&
-            p.t->stream_synchronize(p.stream) == DSHAL_OK,
-        "the packed bytes come back through copy_d2h");
+  check(mprotect(packed->data, packed->reserved_bytes, PROT_READ) == 0, "the test can open the packed pages");
+  std::memcpy(nz.data(), packed->data, nz.size() * 2);
+  mprotect(packed->data, packed->reserved_bytes, PROT_NONE);
   uint64_t wrong = 0, first_wrong = ~uint64_t(0);
   for (uint64_t g = 0; g < kGroups; ++g)
     for (uint64_t r = 0; r < rows; ++r)
@@ -64,6 +73,20 @@ void check_layout(npu_sim_test::Plugin& p) {
   if (wrong) std::printf("%llu packed elements differ, the first at index %llu\n", (unsigned long long)wrong,
                          (unsigned long long)first_wrong);
   check(wrong == 0, "every element sits at its FRACTAL_NZ position, padding zeroed");
+
+  // Copies out unpack: the whole plain range (gaps read as zeros), and a range starting and ending
+  // inside elements.
+  const std::vector<std::byte> want = plain_weight(std::byte{0});
+  std::vector<std::byte> whole(plain.size()), part(1001);
+  check(p.t->copy_d2h(p.stream, packed, 0, whole.data(), whole.size()) == DSHAL_OK &&
+            p.t->copy_d2h(p.stream, packed, kGroupStrideBytes - 3, part.data(), part.size()) == DSHAL_OK &&
+            p.t->stream_synchronize(p.stream) == DSHAL_OK,
+        "copy_d2h out of the packed buffer succeeds");
+  check(whole == want, "copy_d2h of the packed buffer gives the plain layout it was packed from");
+  check(std::equal(part.begin(), part.end(), want.begin() + kGroupStrideBytes - 3),
+        "a copy_d2h starting and ending inside elements gives the same bytes");
+  const uint16_t one = 0x3c00;
+  check(p.t->copy_h2d(p.stream, &one, packed, 0, 2) == DSHAL_ERROR_UNSUPPORTED, "copy_h2d into a packed weight is refused");
   p.t->buffer_free(packed);
   p.t->buffer_free(src);
 }
