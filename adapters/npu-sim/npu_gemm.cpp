@@ -84,6 +84,7 @@ Outcome run_gemm(const dshal_gemm_desc& d) {
 
   // Stage in: A and B only when read, C only when beta needs it (C may hold NaN otherwise).
   std::vector<std::byte> a_raw, b_raw, c_raw;
+  std::vector<uint64_t> b_group(packed ? d.batch : 0);  // a packed B: the weight group of each batch
   const uint64_t a_rows = d.trans_a ? d.k : d.m, a_cols = d.trans_a ? d.m : d.k;
   const uint64_t b_rows = d.trans_b ? d.n : d.k, b_cols = d.trans_b ? d.k : d.n;
   if (reads_ab) {
@@ -91,10 +92,12 @@ Outcome run_gemm(const dshal_gemm_desc& d) {
       return {r, 0};
     if (packed) {
       if ((r = check_packed(*d.b.buffer, d.b.dtype, d.n, d.k, "gemm")).status) return {r, 0};
-      if (!d.trans_b || d.b.offset != 0 || d.b.ld != d.k || (d.batch > 1 && d.b.batch_stride % (d.n * d.k) != 0))
-        return {{DSHAL_ERROR_INVALID_ARGUMENT, "gemm: a prepacked B must be given with trans_b = 1, offset 0, ld = k and a "
-                                               "batch_stride that is a whole number of n x k weights"}, 0};
-      r = stage_in(d.b.buffer->data, d.b.buffer->nz.groups * d.b.buffer->nz.group_elems * eb, &b_raw);
+      bool at_groups = true;
+      for (uint64_t b = 0; b < d.batch && at_groups; ++b) at_groups = nz_group_at(d.b.buffer->nz, b * d.b.batch_stride * eb, &b_group[b]);
+      if (!d.trans_b || d.b.offset != 0 || d.b.ld != d.k || !at_groups)
+        return {{DSHAL_ERROR_INVALID_ARGUMENT, "gemm: a prepacked B must be given with trans_b = 1, offset 0, ld = k, and each "
+                                               "matrix of a batch must start at one of its groups"}, 0};
+      r = stage_in(d.b.buffer->data, nz_storage_bytes(d.b.buffer->nz), &b_raw);
     } else {
       r = stage_in(d.b.buffer->data + d.b.offset, span_elems(d.batch, d.b.batch_stride, b_rows, d.b.ld, b_cols) * eb, &b_raw);
     }
@@ -118,9 +121,8 @@ Outcome run_gemm(const dshal_gemm_desc& d) {
           a[i * d.k + p] = load_element(d.a.dtype, a_raw.data(), a0 + (d.trans_a ? p * d.a.ld + i : i * d.a.ld + p));
       if (packed) {
         const WeightView w{b_raw.data(), d.b.dtype, &d.b.buffer->nz, 0, d.k};
-        const uint64_t g = b0 / (d.n * d.k);
         for (uint64_t p = 0; p < d.k; ++p)
-          for (uint64_t j = 0; j < d.n; ++j) bt[p * d.n + j] = w.at(g, j, p);
+          for (uint64_t j = 0; j < d.n; ++j) bt[p * d.n + j] = w.at(b_group[b], j, p);
       } else {
         for (uint64_t p = 0; p < d.k; ++p)
           for (uint64_t j = 0; j < d.n; ++j)
@@ -174,7 +176,7 @@ Outcome run_grouped(const dshal_grouped_gemm_desc& d) {
     if (d.w.buffer->nz.groups < d.groups)
       return {{DSHAL_ERROR_INVALID_ARGUMENT, "grouped_gemm: the prepacked weight holds " + std::to_string(d.w.buffer->nz.groups) +
                                                  " groups, the op uses " + std::to_string(d.groups)}, 0};
-    r = stage_in(d.w.buffer->data, d.w.buffer->nz.groups * d.w.buffer->nz.group_elems * ew, &w_raw);
+    r = stage_in(d.w.buffer->data, nz_storage_bytes(d.w.buffer->nz), &w_raw);
   } else {
     r = stage_in(d.w.buffer->data + d.w.offset, (d.groups - 1) * d.w_group_stride_bytes + ((d.n - 1) * d.w.ld + d.k) * ew, &w_raw);
   }

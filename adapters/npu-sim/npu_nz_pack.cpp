@@ -35,6 +35,12 @@ uint64_t nz_group_elems(uint64_t n, uint64_t k) { return ceil_div(k, kFractal) *
 
 }  // namespace
 
+bool nz_group_at(const NpuNzInfo& nz, uint64_t plain_offset, uint64_t* group) {
+  const uint64_t stride = nz.groups > 1 ? nz.plain_group_stride_bytes : 0;
+  *group = stride ? plain_offset / stride : 0;
+  return *group < nz.groups && plain_offset == *group * stride;
+}
+
 uint64_t nz_storage_bytes(const NpuNzInfo& nz) { return nz.groups * nz.group_elems * dtype_bytes(nz.dtype); }
 
 // Byte by byte, because a copy may start or end inside an element. Only host fallbacks and copies
@@ -43,7 +49,7 @@ void nz_to_plain(const NpuNzInfo& nz, const std::byte* packed, uint64_t offset, 
   const uint64_t e = dtype_bytes(nz.dtype);
   for (uint64_t i = 0; i < bytes; ++i) {
     const uint64_t at = offset + i;
-    const uint64_t stride = nz.groups > 1 ? nz.plain_group_stride_bytes : 0;  // 0: every group in one place
+    const uint64_t stride = nz.groups > 1 ? nz.plain_group_stride_bytes : 0;
     const uint64_t g = stride ? at / stride : 0, in_group = at - g * stride;
     const uint64_t element = in_group / e, row = element / nz.plain_ld, col = element % nz.plain_ld;
     out[i] = g < nz.groups && row < nz.n && col < nz.k ? packed[nz_index(nz, g, row, col) * e + in_group % e] : std::byte{0};

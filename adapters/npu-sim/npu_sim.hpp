@@ -258,6 +258,9 @@ dshal_status grouped_gemm(dshal_stream stream, const dshal_grouped_gemm_desc* de
 dshal_status prepack_weight(dshal_stream stream, const dshal_prepack_desc* desc, dshal_buffer* out);
 // Element index of logical weight element (group, row, col) inside an NZ-packed buffer.
 uint64_t nz_index(const NpuNzInfo& nz, uint64_t group, uint64_t row, uint64_t col);
+// The group whose plain layout starts at byte plain_offset of an NZ buffer; false when no group
+// starts there (a batched GEMM's B must start each matrix at a group).
+bool nz_group_at(const NpuNzInfo& nz, uint64_t plain_offset, uint64_t* group);
 // Bytes of packed storage an NZ buffer holds.
 uint64_t nz_storage_bytes(const NpuNzInfo& nz);
 // Bytes [offset, offset + bytes) of the plain layout an NZ buffer was packed from, out of its
