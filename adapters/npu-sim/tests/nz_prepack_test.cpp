@@ -28,7 +28,12 @@ uint64_t ceil16(uint64_t x) { return (x + 15) / 16; }
 // The weight element (g, r, c) as raw f16 bits: distinct, finite, never 0.
 uint16_t element(uint64_t g, uint64_t r, uint64_t c) { return uint16_t(1 + (g * kN + r) * kK + c); }
 
-void check_layout(npu_sim_test::Plugin& p) {
+// A plain source weight and its packed copy.
+struct Weights {
+  dshal_buffer src = nullptr, packed = nullptr;
+};
+
+Weights check_layout(npu_sim_test::Plugin& p) {
   // The plain weight, with gap bytes of 0xee (what the host uploads) or 0 (what reads back).
   auto plain_weight = [](std::byte gap) {
     std::vector<std::byte> w((kGroups - 1) * kGroupStrideBytes + ((kN - 1) * kLd + kK) * 2, gap);
@@ -41,7 +46,9 @@ void check_layout(npu_sim_test::Plugin& p) {
     return w;
   };
   const std::vector<std::byte> plain = plain_weight(std::byte{0xee});
-  dshal_buffer src = nullptr, packed = nullptr;
+  Weights w;
+  dshal_buffer& src = w.src;
+  dshal_buffer& packed = w.packed;
   if (p.t->buffer_alloc(p.dev, plain.size(), &src) != DSHAL_OK) p.setup_failed("buffer_alloc", p.t->last_error());
   dshal_prepack_desc d{};
   d.struct_size = sizeof d;
@@ -55,7 +62,7 @@ void check_layout(npu_sim_test::Plugin& p) {
   check(p.t->copy_h2d(p.stream, plain.data(), src, 0, plain.size()) == DSHAL_OK &&
             p.t->prepack_weight(p.stream, &d, &packed) == DSHAL_OK && p.t->stream_synchronize(p.stream) == DSHAL_OK,
         "prepack_weight of a 2 x 37 x 50 f16 weight (ld 53, padded group stride) succeeds");
-  if (!packed) return;
+  if (!packed) return w;
 
   const uint64_t rows = ceil16(kN) * 16, group_elems = ceil16(kK) * rows * 16;
   std::vector<uint16_t> nz(kGroups * group_elems, 0xffff);
@@ -87,8 +94,50 @@ void check_layout(npu_sim_test::Plugin& p) {
         "a copy_d2h starting and ending inside elements gives the same bytes");
   const uint16_t one = 0x3c00;
   check(p.t->copy_h2d(p.stream, &one, packed, 0, 2) == DSHAL_ERROR_UNSUPPORTED, "copy_h2d into a packed weight is refused");
-  p.t->buffer_free(packed);
-  p.t->buffer_free(src);
+  return w;
+}
+
+// A batched GEMM over both groups gives the same bits from the packed B as from the plain one (the
+// cube reads the same elements in the same order), and a batch that does not start at a group of
+// the packed weight is refused.
+void check_batched_gemm(npu_sim_test::Plugin& p, const Weights& w) {
+  const uint64_t m = 3, group_stride = kGroupStrideBytes / 2;  // elements
+  std::vector<uint16_t> a(m * kK);
+  for (uint64_t i = 0; i < a.size(); ++i) a[i] = uint16_t(0x3c00 + (i % 97) * 8);  // f16 1.0 .. ~1.7
+  dshal_buffer A = nullptr, plain_c = nullptr, packed_c = nullptr;
+  const uint64_t c_bytes = 2 * m * kN * 4;
+  if (p.t->buffer_alloc(p.dev, a.size() * 2, &A) != DSHAL_OK || p.t->buffer_alloc(p.dev, c_bytes, &plain_c) != DSHAL_OK ||
+      p.t->buffer_alloc(p.dev, c_bytes, &packed_c) != DSHAL_OK)
+    p.setup_failed("buffer_alloc", p.t->last_error());
+  dshal_gemm_desc d{};
+  d.struct_size = sizeof d;
+  d.trans_b = 1;
+  d.m = m;
+  d.n = kN;
+  d.k = kK;
+  d.batch = 2;
+  d.alpha = 1;
+  d.a = {A, 0, DSHAL_DTYPE_F16, kK, 0};  // broadcast
+  d.b = {w.src, 0, DSHAL_DTYPE_F16, kLd, group_stride};
+  d.c = {plain_c, 0, DSHAL_DTYPE_F32, kN, m * kN};
+  dshal_gemm_desc packed_d = d;
+  packed_d.b = {w.packed, 0, DSHAL_DTYPE_F16, kK, group_stride};
+  packed_d.c.buffer = packed_c;
+  std::vector<float> plain_out(2 * m * kN), packed_out(2 * m * kN, -1.0f);
+  check(p.t->copy_h2d(p.stream, a.data(), A, 0, a.size() * 2) == DSHAL_OK && p.t->gemm(p.stream, &d) == DSHAL_OK &&
+            p.t->gemm(p.stream, &packed_d) == DSHAL_OK &&
+            p.t->copy_d2h(p.stream, plain_c, 0, plain_out.data(), c_bytes) == DSHAL_OK &&
+            p.t->copy_d2h(p.stream, packed_c, 0, packed_out.data(), c_bytes) == DSHAL_OK &&
+            p.t->stream_synchronize(p.stream) == DSHAL_OK,
+        "a batched f16 GEMM (batch 2) with a plain and with a packed B runs");
+  check(std::all_of(plain_out.begin(), plain_out.end(), [](float v) { return v > 0; }), "the GEMM wrote every output");
+  check(std::memcmp(plain_out.data(), packed_out.data(), c_bytes) == 0, "the packed B gives the same bits as the plain B");
+  packed_d.b.batch_stride = kN * kK;  // batch 1 would start inside group 0's padding, not at group 1
+  check(p.t->gemm(p.stream, &packed_d) == DSHAL_OK && p.t->stream_synchronize(p.stream) == DSHAL_ERROR_INVALID_ARGUMENT,
+        "a batch of a packed B that does not start at a group is refused at synchronize");
+  p.t->buffer_free(A);
+  p.t->buffer_free(plain_c);
+  p.t->buffer_free(packed_c);
 }
 
 void check_declines(npu_sim_test::Plugin& p) {
@@ -125,7 +174,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   npu_sim_test::Plugin p(argv[1]);
-  check_layout(p);
+  const Weights w = check_layout(p);
+  if (w.packed) check_batched_gemm(p, w);
   check_declines(p);
+  if (w.packed) p.t->buffer_free(w.packed);
+  p.t->buffer_free(w.src);
   return npu_sim_test::verdict();
 }
