@@ -8,9 +8,10 @@
 //
 // Which descriptors run here is decided in npu_query.cpp: gemm with f16 / bf16 inputs (hal sends f32
 // GEMMs to the host), grouped_gemm whose weights are f16 / bf16. grouped_gemm accepts f32
-// activations too, because a prepacked weight may reach it with any activation type and the host
-// fallback cannot read NZ; the simulator computes that product in f32 and the cost model charges it
-// at the spec's f32 rate (a real cube would split the f32 operand into bf16 pieces).
+// activations too, because MoE experts prepacked for the cube should run on it whatever the
+// activation type (the host fallback could read them only unpacked byte by byte through copy_d2h);
+// the simulator computes that product in f32 and the cost model charges it at the spec's f32 rate
+// (a real cube would split the f32 operand into bf16 pieces).
 #include <algorithm>
 #include <cstring>
 

@@ -18,8 +18,8 @@ dshal_status query_op(dshal_device, dshal_op op, const void* desc) {
       return cube_type(d->a.dtype) && cube_type(d->b.dtype) ? DSHAL_OK : DSHAL_ERROR_UNSUPPORTED;
     }
     case DSHAL_OP_GROUPED_GEMM: {
-      // f16 / bf16 weights, plain or NZ-packed; activations of any type (see npu_gemm.cpp). A
-      // packed weight must never be declined: the host fallback cannot read NZ.
+      // f16 / bf16 weights, plain or NZ-packed; activations of any type (see npu_gemm.cpp), so a
+      // packed weight always runs here, on the layout the cube reads.
       const auto* d = static_cast<const dshal_grouped_gemm_desc*>(desc);
       return cube_type(d->w.dtype) ? DSHAL_OK : DSHAL_ERROR_UNSUPPORTED;
     }
