@@ -1,13 +1,15 @@
 // `dshal bench`: GEMM GFLOP/s per shape and dtype, copy and host-read bandwidth, and the cost of
-// one queued tiny op, on one device. Numbers are for comparing devices and peers in one run.
+// one queued tiny op, on one device. Numbers are for comparing devices and peers in one run. A device
+// that reports device time (Stream::device_time: measured, or a simulator's cost model) also gets
+// GEMM throughput projected from it.
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_reduce.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <sstream>
 
