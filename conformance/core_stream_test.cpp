@@ -8,7 +8,20 @@ namespace {
 
 class Streams : public DeviceTest {
  protected:
-  // C (n x n, f32) = A * B with A, B all ones scaled so C = value everywhere, enqueued on s.
+  // The GEMM input type the device runs natively (f32 if it can): these cases time the device's own
+  // queue, and a GEMM declined to hal's host fallback would only measure the host.
+  dshal_dtype native_input() {
+    const uint32_t mask = dev().properties().gemm_dtypes;
+    for (dshal_dtype t : {DSHAL_DTYPE_F32, DSHAL_DTYPE_BF16, DSHAL_DTYPE_F16})
+      if (mask & DSHAL_DTYPE_BIT(t)) return t;
+    return DSHAL_DTYPE_F32;
+  }
+  // An n x n matrix of value in the native input type.
+  Buffer upload_square(uint64_t n, float value) {
+    const std::vector<std::byte> raw = encode(std::vector<float>(n * n, value), native_input());
+    return upload_bytes(id(), raw.data(), raw.size());
+  }
+  // C (n x n, f32) = A * B^T (A, B: n x n in the native input type), enqueued on s.
   Status enqueue_big_gemm(const Stream& s, const Buffer& a, const Buffer& b, const Buffer& c, uint64_t n, float alpha) {
     auto d = desc<dshal_gemm_desc>();
     d.trans_b = 1;
@@ -16,8 +29,8 @@ class Streams : public DeviceTest {
     d.batch = 1;
     d.alpha = alpha;
     d.beta = 0;
-    d.a = matrix(a, DSHAL_DTYPE_F32, n);
-    d.b = matrix(b, DSHAL_DTYPE_F32, n);
+    d.a = matrix(a, native_input(), n);
+    d.b = matrix(b, native_input(), n);
     d.c = matrix(c, DSHAL_DTYPE_F32, n);
     return s.gemm(d);
   }
@@ -59,7 +72,7 @@ TEST_P(Streams, OrderUnderLoad) {
 // A host call enqueues and returns: right after enqueueing enough work, an event on it is not done.
 TEST_P(Streams, EnqueueReturnsBeforeWorkIsDone) {
   const uint64_t n = 512;
-  Buffer a = upload(id(), std::vector<float>(n * n, 0.01f)), c;
+  Buffer a = upload_square(n, 0.01f), c;
   DSHAL_ASSERT_OK(dev().alloc(n * n * 4, &c));
   Event ev;
   DSHAL_ASSERT_OK(dev().create_event(&ev));
@@ -83,7 +96,7 @@ TEST_P(Streams, EventOrdersAcrossStreams) {
   Stream s1, s2;
   DSHAL_ASSERT_OK(dev().create_stream(&s1));
   DSHAL_ASSERT_OK(dev().create_stream(&s2));
-  Buffer a = upload(id(), std::vector<float>(n * n, 0.5f)), c, d;
+  Buffer a = upload_square(n, 0.5f), c, d;
   DSHAL_ASSERT_OK(dev().alloc(n * n * 4, &c));
   DSHAL_ASSERT_OK(dev().alloc(n * n * 4, &d));
   const float zero = 0;

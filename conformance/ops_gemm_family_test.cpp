@@ -273,10 +273,12 @@ class Prepack : public DeviceTest {
     check_rows(a, k, w, rows, 1, 0, packed_out.c0, packed_out.buf.read<float>(), n, F32, "grouped_gemm, prepacked weight");
   }
 
-  void run_gemm(dshal_dtype wt) {
+  // at: the activations' type (a device may run a GEMM of other input types than its packed
+  // weight's on the host, which must then still read the packed B correctly).
+  void run_gemm(dshal_dtype wt, dshal_dtype at) {
     const uint64_t m = 5, n = 70, k = 130;
-    const std::vector<float> a = random_values(m * k, 31, wt);
-    const std::vector<std::byte> a_raw = encode(a, wt);
+    const std::vector<float> a = random_values(m * k, 31, at);
+    const std::vector<std::byte> a_raw = encode(a, at);
     Buffer A = upload_bytes(id(), a_raw.data(), a_raw.size());
     const HostWeight w = make_weight(wt, 1, n, k, 0, 0, 0, 32);  // ld = k
     DeviceWeight W = upload_weight(id(), w);
@@ -288,7 +290,7 @@ class Prepack : public DeviceTest {
     d.k = k;
     d.batch = 1;
     d.alpha = 1;
-    d.a = matrix(A, wt, k);
+    d.a = matrix(A, at, k);
     d.b = matrix(W.data, wt, k);
     d.c = matrix(plain.buf.buffer(), F32, n, plain.buf.offset());
     DSHAL_ASSERT_OK(str().gemm(d));
@@ -312,8 +314,9 @@ TEST_P(Prepack, GroupedGemmBf16) { run_grouped(BF16, 0, 0, 0); }
 TEST_P(Prepack, GroupedGemmF32PaddedLd) { run_grouped(F32, 0, 0, 5); }
 TEST_P(Prepack, GroupedGemmFp8) { run_grouped(FP8, 128, 128, 0); }
 TEST_P(Prepack, GroupedGemmInt4) { run_grouped(INT4, 1, 32, 0); }
-TEST_P(Prepack, GemmF32TransB) { run_gemm(F32); }
-TEST_P(Prepack, GemmBf16TransB) { run_gemm(BF16); }
+TEST_P(Prepack, GemmF32TransB) { run_gemm(F32, F32); }
+TEST_P(Prepack, GemmBf16TransB) { run_gemm(BF16, BF16); }
+TEST_P(Prepack, GemmF32ActivationsBf16TransB) { run_gemm(BF16, F32); }
 
 DSHAL_INSTANTIATE(ops, Prepack);
 

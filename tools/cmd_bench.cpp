@@ -1,11 +1,14 @@
 // `dshal bench`: GEMM GFLOP/s per shape and dtype, copy and host-read bandwidth, and the cost of
-// one queued tiny op, on one device. Numbers are for comparing devices and peers in one run.
+// one queued tiny op, on one device. Numbers are for comparing devices and peers in one run. A device
+// that reports device time (Stream::device_time: measured, or a simulator's cost model) also gets
+// GEMM throughput projected from it.
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_reduce.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -73,7 +76,26 @@ struct GemmResult {
   Shape s;
   std::string dtype;
   double gflops, weight_gbps;
+  double projected_gflops = -1;  // from the device's own time (Stream::device_time); < 0: none
 };
+
+// Whether the device reports device time (measured, or a simulator's cost model).
+bool reports_device_time(const Stream& str) {
+  uint64_t ns = 0;
+  return str.device_time(&ns).ok();
+}
+
+// Device-side GFLOP/s of one more run of f, from the stream's device time. Negative when the device
+// does not report it, or when the op ran as a host fallback (its device time would be only the
+// fallback's copies, not the GEMM).
+double projected_gflops(const Device& dev, const Stream& str, double flops, const std::function<Status()>& f) {
+  uint64_t before = 0, after = 0;
+  if (!str.synchronize().ok() || !str.device_time(&before).ok()) return -1;
+  const auto fallbacks = dev.fallback_counts();
+  if (!f().ok() || !str.synchronize().ok() || !str.device_time(&after).ok()) return -1;
+  if (dev.fallback_counts() != fallbacks || after <= before) return -1;
+  return flops / (double(after - before) * 1e-9) / 1e9;
+}
 
 Status bench_gemm(const Device& dev, const Stream& str, const Shape& sh, const std::string& dtype, GemmResult* out) {
   const bool quant = dtype == "fp8" || dtype == "int4";
@@ -120,7 +142,9 @@ Status bench_gemm(const Device& dev, const Stream& str, const Shape& sh, const s
   DSHAL_RETURN_IF_ERROR(str.synchronize());
   const double t = best_seconds(str, run);
   if (t <= 0) return Status(DSHAL_ERROR_DEVICE, fmt::format("gemm {}x{}x{} {} failed", sh.m, sh.n, sh.k, dtype));
-  *out = {sh, dtype, 2.0 * double(sh.m) * sh.n * sh.k / t / 1e9, sh.m <= 16 ? double(w_bytes + scale_bytes) / t / 1e9 : 0.0};
+  const double flops = 2.0 * double(sh.m) * sh.n * sh.k;
+  *out = {sh, dtype, flops / t / 1e9, sh.m <= 16 ? double(w_bytes + scale_bytes) / t / 1e9 : 0.0};
+  out->projected_gflops = projected_gflops(dev, str, flops, run);
   return {};
 }
 
@@ -189,6 +213,10 @@ int run_bench(const std::string& device_spec, bool json, const std::string& shap
   j["device"] = ids[0];
   j["device_name"] = dev.properties().name;
   j["gemm"] = nlohmann::json::array();
+  // Devices that report device time (a simulator's cost model, say) also get projected GFLOP/s;
+  // the output for every other device stays as it was.
+  const bool projected = reports_device_time(str);
+  if (projected) j["device_time"] = true;
   std::fprintf(stderr, "dshal bench on %s (%s)\n", ids[0].c_str(), dev.properties().name);
   for (const Shape& s : shapes) {
     for (const std::string& t : dtypes) {
@@ -203,9 +231,12 @@ int run_bench(const std::string& device_spec, bool json, const std::string& shap
         std::fprintf(stderr, " failed: %s\n", st.to_string().c_str());
         return kFailed;
       }
-      std::fprintf(stderr, " %.1f GFLOP/s%s\n", r.gflops, r.weight_gbps > 0 ? fmt::format(", weights {:.1f} GB/s", r.weight_gbps).c_str() : "");
+      std::fprintf(stderr, " %.1f GFLOP/s%s%s\n", r.gflops, r.weight_gbps > 0 ? fmt::format(", weights {:.1f} GB/s", r.weight_gbps).c_str() : "",
+                   !projected ? "" : r.projected_gflops >= 0 ? fmt::format(", projected {:.1f} GFLOP/s", r.projected_gflops).c_str() : ", projected - (host fallback)");
       nlohmann::json g = {{"m", s.m}, {"n", s.n}, {"k", s.k}, {"dtype", t}, {"gflops", r.gflops}};
       g["weight_gbps"] = s.m <= 16 ? nlohmann::json(r.weight_gbps) : nlohmann::json(nullptr);
+      // null: the GEMM ran as a host fallback, so the device's time says nothing about it.
+      if (projected) g["projected_gflops"] = r.projected_gflops >= 0 ? nlohmann::json(r.projected_gflops) : nlohmann::json(nullptr);
       j["gemm"].push_back(g);
     }
   }
@@ -225,12 +256,20 @@ int run_bench(const std::string& device_spec, bool json, const std::string& shap
     std::cout << j.dump(2) << "\n";
     return kOk;
   }
-  std::cout << fmt::format("{:<22} {:<6} {:>10} {:>12}\n", "gemm MxNxK", "dtype", "GFLOP/s", "weights GB/s");
-  for (const auto& g : j["gemm"])
-    std::cout << fmt::format("{:<22} {:<6} {:>10.1f} {:>12}\n",
+  std::cout << fmt::format("{:<22} {:<6} {:>10} {:>12}", "gemm MxNxK", "dtype", "GFLOP/s", "weights GB/s")
+            << (projected ? fmt::format(" {:>18}", "projected GFLOP/s") : "") << "\n";
+  for (const auto& g : j["gemm"]) {
+    std::cout << fmt::format("{:<22} {:<6} {:>10.1f} {:>12}",
                              fmt::format("{}x{}x{}", g["m"].get<uint64_t>(), g["n"].get<uint64_t>(), g["k"].get<uint64_t>()),
                              g["dtype"].get<std::string>(), g["gflops"].get<double>(),
                              g["weight_gbps"].is_null() ? "-" : fmt::format("{:.1f}", g["weight_gbps"].get<double>()));
+    if (projected)
+      std::cout << fmt::format(" {:>18}", g["projected_gflops"].is_null() ? "- (host)" : fmt::format("{:.1f}", g["projected_gflops"].get<double>()));
+    std::cout << "\n";
+  }
+  if (projected)
+    std::cout << "projected: work / the device's own time (Stream::device_time; for a simulator, its cost model); "
+                 "'- (host)': ran as a host fallback\n";
   std::cout << fmt::format("copy (d2d, read+write): {:.1f} GB/s\nhost STREAM read: {:.1f} GB/s\none queued tiny op: {:.2f} us\n",
                            j["copy_gbps"].get<double>(), j["stream_read_gbps"].get<double>(), j["dispatch_us"].get<double>());
   if (decode) {
