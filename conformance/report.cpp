@@ -1,4 +1,4 @@
-// Writers for report.json, report.md and junit.xml.
+// report.json (schema version 2) and what every writer shares: statuses, the summary, file output.
 #include "report.hpp"
 
 #include <fstream>
@@ -7,11 +7,110 @@
 #include <nlohmann/json.hpp>
 
 #include "host/dtype.hpp"
+#include "protocol.hpp"
 
 namespace dshal::conformance {
 namespace {
 
-Status write_file(const std::string& path, const std::string& text) {
+using nlohmann::json;
+
+json opt(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+json opt_string(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+std::vector<std::string> dtype_names(uint32_t mask) {
+  std::vector<std::string> names;
+  for (int t = DSHAL_DTYPE_F32; t <= DSHAL_DTYPE_U8; ++t)
+    if (mask & DSHAL_DTYPE_BIT(t)) names.push_back(dtype_name(static_cast<dshal_dtype>(t)));
+  return names;
+}
+
+json counts(const OpCounts& c) {
+  json j = json::object();
+  for (const auto& [op, n] : c) j[op] = n;
+  return j;
+}
+
+json device_json(const Report& r) {
+  const dshal_device_properties& p = r.device.properties;
+  return {{"id", r.device.id},
+          {"backend", r.device.backend},
+          {"name", p.name},
+          {"vendor", p.vendor},
+          {"driver_version", p.driver_version},
+          {"memory_bytes", p.memory_bytes},
+          {"max_alloc_bytes", p.max_alloc_bytes},
+          {"max_buffer_range", p.max_buffer_range},
+          {"alignment", p.alignment},
+          {"compute_units", p.compute_units},
+          {"dtypes", dtype_names(p.gemm_dtypes)},
+          {"storage_dtypes", dtype_names(p.storage_dtypes)}};
+}
+
+json environment_json(const Environment& e) {
+  const AdapterInfo& a = e.adapter;
+  return {{"suite_version", e.suite_version},
+          {"commit", e.commit},
+          {"abi_version", e.abi_version},
+          {"os", e.os},
+          {"host_cpu", e.host_cpu},
+          {"compiler", e.compiler},
+          {"adapter",
+           {{"name", a.name},
+            {"kind", a.builtin ? "builtin" : "plugin"},
+            {"manifest", opt_string(a.manifest)},
+            {"library", opt_string(a.library)},
+            {"vendor", a.vendor},
+            {"description", a.description},
+            {"expectations", opt_string(a.expectations)}}}};
+}
+
+json case_json(const CaseResult& c) {
+  json expectation = nullptr;
+  if (c.expectation)
+    expectation = {{"kind", c.expectation->kind}, {"pattern", c.expectation->pattern}, {"reason", c.expectation->reason}};
+  return {{"id", c.id},
+          {"tier", c.tier},
+          {"status", c.status},
+          {"message", c.message},
+          {"max_abs_err", opt(c.max_abs_err)},
+          {"nmse", opt(c.nmse)},
+          {"tolerance", opt(c.tolerance)},
+          {"error_ratio", opt(c.error_ratio)},
+          {"seconds", c.seconds},
+          {"ops", {{"native", counts(c.native)}, {"fallback", counts(c.fallback)}}},
+          {"expectation", expectation},
+          {"signal", opt_string(c.signal)},
+          {"repro", opt_string(c.repro)}};
+}
+
+}  // namespace
+
+bool status_fails_run(const std::string& s) {
+  return s == "failed" || s == "claims-support-but-fails" || s == "xpass" || s == "crashed" || s == "timeout";
+}
+
+int Summary::operator[](const std::string& status) const {
+  const auto it = counts.find(status);
+  return it == counts.end() ? 0 : it->second;
+}
+
+int Summary::failing() const {
+  int n = 0;
+  for (const auto& [status, count] : counts)
+    if (status_fails_run(status)) n += count;
+  return n;
+}
+
+std::string Summary::line() const {
+  std::vector<std::string> parts;
+  for (const char* s : kStatuses)
+    if ((*this)[s] > 0) parts.push_back(fmt::format("{} {}", (*this)[s], s));
+  return parts.empty() ? "no cases" : fmt::format("{}", fmt::join(parts, ", "));
+}
+
+std::string dtype_list(uint32_t mask) { return fmt::format("{}", fmt::join(dtype_names(mask), ",")); }
+
+Status write_report_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("cannot write report file '{}'", path));
   out << text;
@@ -20,132 +119,44 @@ Status write_file(const std::string& path, const std::string& text) {
   return {};
 }
 
-std::string xml_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') o += ' ';
-        else o += c;
-    }
-  }
-  return o;
-}
-
-std::string md_cell(const std::string& s) {
-  std::string o;
-  for (char c : s) o += (c == '|') ? '/' : (c == '\n' ? ' ' : c);
-  return o.size() > 300 ? o.substr(0, 297) + "..." : o;
-}
-
-nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
-
-}  // namespace
-
-std::string dtype_list(uint32_t mask) {
-  std::vector<std::string> names;
-  for (int t = DSHAL_DTYPE_F32; t <= DSHAL_DTYPE_U8; ++t)
-    if (mask & DSHAL_DTYPE_BIT(t)) names.push_back(dtype_name(static_cast<dshal_dtype>(t)));
-  return fmt::format("{}", fmt::join(names, ","));
-}
-
 Status write_json(const Report& r, const std::string& path) {
-  nlohmann::json j;
-  j["schema_version"] = 1;
-  const dshal_device_properties& p = r.device.properties;
-  std::vector<std::string> dtypes;
-  for (int t = DSHAL_DTYPE_F32; t <= DSHAL_DTYPE_U8; ++t)
-    if (p.gemm_dtypes & DSHAL_DTYPE_BIT(t)) dtypes.push_back(dtype_name(static_cast<dshal_dtype>(t)));
-  j["device"] = {{"id", r.device.id},
-                 {"backend", r.device.backend},
-                 {"name", p.name},
-                 {"vendor", p.vendor},
-                 {"driver_version", p.driver_version},
-                 {"memory_bytes", p.memory_bytes},
-                 {"max_alloc_bytes", p.max_alloc_bytes},
-                 {"alignment", p.alignment},
-                 {"dtypes", dtypes}};
+  json j;
+  j["schema_version"] = 2;
+  j["device"] = device_json(r);
+  j["environment"] = environment_json(r.environment);
   j["abi_version"] = r.abi_version;
   j["tier"] = r.tier;
   j["filter"] = r.filter;
-  j["summary"] = {{"passed", r.summary.passed}, {"failed", r.summary.failed}, {"skipped", r.summary.skipped},
-                  {"xfail", r.summary.xfail},   {"xpass", r.summary.xpass},   {"crashed", r.summary.crashed}};
-  j["cases"] = nlohmann::json::array();
-  for (const CaseResult& c : r.cases)
-    j["cases"].push_back({{"id", c.id},
-                          {"tier", c.tier},
-                          {"status", c.status},
-                          {"message", c.message},
-                          {"max_abs_err", opt(c.max_abs_err)},
-                          {"nmse", opt(c.nmse)},
-                          {"tolerance", opt(c.tolerance)},
-                          {"error_ratio", opt(c.error_ratio)},
-                          {"seconds", c.seconds}});
-  j["fallbacks"] = nlohmann::json::array();
-  j["fallback_calls"] = nlohmann::json::object();
-  for (const auto& [op, calls] : r.fallbacks) {
-    j["fallbacks"].push_back(op);
-    j["fallback_calls"][op] = calls;
+  j["timeout_seconds"] = r.timeout_seconds;
+  j["tier_reached"] = r.tier_reached;
+  j["summary"] = {{"passed", r.summary["passed"]},
+                  {"failed", r.summary["failed"]},
+                  {"claims_support_but_fails", r.summary["claims-support-but-fails"]},
+                  {"skipped", r.summary["skipped"]},
+                  {"unsupported", r.summary["unsupported"]},
+                  {"xfail", r.summary["xfail"]},
+                  {"xpass", r.summary["xpass"]},
+                  {"crashed", r.summary["crashed"]},
+                  {"timeout", r.summary["timeout"]}};
+  j["cases"] = json::array();
+  for (const CaseResult& c : r.cases) j["cases"].push_back(case_json(c));
+  j["fallbacks"] = json::array();
+  for (const auto& [op, calls] : r.fallback_calls) j["fallbacks"].push_back(op);
+  j["fallback_calls"] = counts(r.fallback_calls);
+  j["native_calls"] = counts(r.native_calls);
+  j["graph"] = json::array();
+  for (const GraphStep& g : r.graph) {
+    json ops = json::array();
+    for (const GraphStep::Op& op : g.ops) ops.push_back({{"op", op.op}, {"native", op.native}, {"fallback", op.fallback}});
+    j["graph"].push_back({{"step", g.step}, {"ops", ops}});
   }
+  j["perf"] = json::array();
+  for (const PerfResult& p : r.perf) j["perf"].push_back(perf_to_json(p));
   j["commit"] = r.commit;
   j["timestamp"] = r.timestamp;
   j["seconds"] = r.seconds;
-  return write_file(path, j.dump(2) + "\n");
-}
-
-Status write_markdown(const Report& r, const std::string& path) {
-  const dshal_device_properties& p = r.device.properties;
-  std::string s = fmt::format("# dshal conformance: {}\n\n", r.device.id);
-  s += fmt::format("- Device: {} ({}), driver {}\n", p.name, p.vendor, p.driver_version);
-  s += fmt::format("- Memory: {:.1f} GiB; GEMM types: {}\n", double(p.memory_bytes) / (1ull << 30), dtype_list(p.gemm_dtypes));
-  s += fmt::format("- ABI version {}; tier `{}`{}; commit {}; {}\n", r.abi_version, r.tier,
-                   r.filter.empty() ? "" : fmt::format(", filter `{}`", r.filter), r.commit, r.timestamp);
-  s += fmt::format("\n**{}** — {} passed, {} failed, {} skipped, {} xfail, {} xpass, {} crashed ({:.1f} s)\n\n",
-                   r.summary.failed + r.summary.crashed + r.summary.xpass == 0 ? "PASS" : "FAIL", r.summary.passed,
-                   r.summary.failed, r.summary.skipped, r.summary.xfail, r.summary.xpass, r.summary.crashed, r.seconds);
-  s += "## Fallbacks\n\n";
-  if (r.fallbacks.empty()) s += "None: every op ran natively.\n\n";
-  for (const auto& [op, calls] : r.fallbacks) s += fmt::format("- `{}` ran on the host {} time(s)\n", op, calls);
-  if (!r.fallbacks.empty()) s += "\n";
-  s += "## Cases\n\n| case | status | max abs err | nmse | tolerance | seconds | message |\n|---|---|---|---|---|---|---|\n";
-  auto num = [](const std::optional<double>& v) { return v ? fmt::format("{:.3g}", *v) : std::string("—"); };
-  for (const CaseResult& c : r.cases)
-    s += fmt::format("| `{}` | {} | {} | {} | {} | {:.3f} | {} |\n", c.id, c.status, num(c.max_abs_err), num(c.nmse),
-                     num(c.tolerance), c.seconds, md_cell(c.message));
-  return write_file(path, s);
-}
-
-Status write_junit(const Report& r, const std::string& path) {
-  const int failures = r.summary.failed + r.summary.xpass, errors = r.summary.crashed;
-  std::string s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  s += fmt::format("<testsuites name=\"dshal conformance\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3f}\">\n",
-                   r.cases.size(), failures, errors, r.seconds);
-  s += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\" timestamp=\"{}\">\n",
-                   xml_escape(r.device.id), r.cases.size(), failures, errors, r.summary.skipped + r.summary.xfail,
-                   r.seconds, xml_escape(r.timestamp));
-  for (const CaseResult& c : r.cases) {
-    const std::string classname = xml_escape(c.id.substr(0, c.id.find('.')));
-    const std::string name = xml_escape(c.id.substr(c.id.find('.') + 1));
-    s += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\"", classname, name, c.seconds);
-    if (c.status == "passed") {
-      s += "/>\n";
-      continue;
-    }
-    s += ">\n";
-    if (c.status == "failed" || c.status == "xpass")
-      s += fmt::format("      <failure message=\"{}\"/>\n", xml_escape(c.message.substr(0, 500)));
-    else if (c.status == "crashed")
-      s += fmt::format("      <error message=\"{}\"/>\n", xml_escape(c.message.substr(0, 500)));
-    else
-      s += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(c.message.substr(0, 500)));
-    s += "    </testcase>\n";
-  }
-  s += "  </testsuite>\n</testsuites>\n";
-  return write_file(path, s);
+  // Messages come from adapters and may hold bytes that are not UTF-8: replaced, never a throw.
+  return write_report_file(path, j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace dshal::conformance

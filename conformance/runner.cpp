@@ -1,88 +1,31 @@
-// `dshal conform`: selects the cases of a tier and filter, runs them with a listener that prints
-// progress and collects results, then writes the reports.
+// `dshal conform`: selects the cases of the tiers and filter, applies the vendor's expectations,
+// runs the rest in worker processes (supervise.hpp), classifies each result and writes the reports.
 #include "runner.hpp"
 
-#include <fnmatch.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
-#include <gtest/gtest.h>
 
-#include "harness.hpp"
+#include "cases.hpp"
+#include "environment.hpp"
+#include "expectations.hpp"
+#include "graph.hpp"
 #include "report.hpp"
+#include "supervise.hpp"
+
+extern char** environ;
 
 namespace dshal::conformance {
 namespace {
 
-// "core/Gemm.MatchesFp64Reference/cpu_0_f32_odd_nn" -> "core/Gemm.MatchesFp64Reference/f32_odd_nn"
-std::string case_id(const testing::TestInfo& t, const std::string& device_param) {
-  std::string name = t.name();
-  const size_t slash = name.find('/');
-  std::string param = slash == std::string::npos ? "" : name.substr(slash + 1);
-  name = name.substr(0, slash);
-  if (param.rfind(device_param, 0) == 0) param = param.substr(device_param.size());
-  if (!param.empty() && param[0] == '_') param = param.substr(1);
-  return std::string(t.test_suite_name()) + "." + name + (param.empty() ? "" : "/" + param);
-}
-
-std::string tier_of(const std::string& id) { return id.substr(0, id.find('/')); }
-
-std::optional<double> property(const testing::TestResult& r, const char* key) {
-  for (int i = 0; i < r.test_property_count(); ++i)
-    if (std::string(r.GetTestProperty(i).key()) == key) return std::stod(r.GetTestProperty(i).value());
-  return std::nullopt;
-}
-
-class Collector : public testing::EmptyTestEventListener {
- public:
-  Collector(Report* report, std::string device_param, int total)
-      : report_(report), device_param_(std::move(device_param)), total_(total) {}
-
-  void OnTestStart(const testing::TestInfo& t) override {
-    std::printf("[%4d/%d] %-72s ", ++done_, total_, case_id(t, device_param_).c_str());
-    std::fflush(stdout);
-  }
-  void OnTestPartResult(const testing::TestPartResult& r) override {
-    if (r.failed() && messages_.size() < 4000) {
-      messages_ += fmt::format("{}{}:{}: {}", messages_.empty() ? "" : "\n", r.file_name() ? r.file_name() : "?",
-                               r.line_number(), r.summary());
-    }
-    if (r.skipped()) skip_message_ = r.message();
-  }
-  void OnTestEnd(const testing::TestInfo& t) override {
-    const testing::TestResult& r = *t.result();
-    CaseResult c;
-    c.id = case_id(t, device_param_);
-    c.tier = tier_of(c.id);
-    c.status = r.Skipped() ? "skipped" : r.Passed() ? "passed" : "failed";
-    c.message = c.status == "skipped" ? skip_message_ : messages_;
-    c.max_abs_err = property(r, "max_abs_err");
-    c.nmse = property(r, "nmse");
-    c.tolerance = property(r, "tolerance");
-    c.error_ratio = property(r, "error_ratio");
-    c.seconds = double(r.elapsed_time()) / 1000.0;
-    Summary& s = report_->summary;
-    (c.status == "passed" ? s.passed : c.status == "skipped" ? s.skipped : s.failed)++;
-    std::printf("%s (%.2f s)\n", c.status == "passed" ? "ok" : c.status == "skipped" ? "skipped" : "FAILED", c.seconds);
-    if (c.status == "failed") std::printf("%s\n", c.message.c_str());
-    std::fflush(stdout);
-    report_->cases.push_back(std::move(c));
-    messages_.clear();
-    skip_message_.clear();
-  }
-
- private:
-  Report* report_;
-  std::string device_param_;
-  int total_;
-  int done_ = 0;
-  std::string messages_, skip_message_;
-};
+constexpr double kDefaultTimeout = 300;
 
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
@@ -91,18 +34,114 @@ std::string utc_now() {
   return buf;
 }
 
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:=,+-@%") ==
+                        std::string::npos)
+    return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// The command that runs one case again: the DSHAL_* environment of this run (a plugin's manifest
+// folder as DSHAL_ADAPTER_PATH), this program, the device, the case, and the options that change
+// its outcome.
+std::string repro_command(const ConformOptions& o, const AdapterInfo& adapter, const std::string& case_id) {
+  std::vector<std::string> parts;
+  if (!adapter.builtin)
+    parts.push_back("DSHAL_ADAPTER_PATH=" + shell_quote(std::filesystem::path(adapter.manifest).parent_path().string()));
+  for (char** e = environ; *e; ++e) {
+    const std::string kv = *e;
+    if (kv.rfind("DSHAL_", 0) == 0 && kv.rfind("DSHAL_ADAPTER_PATH=", 0) != 0) parts.push_back(shell_quote(kv));
+  }
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  parts.push_back(shell_quote(ec ? std::string("dshal") : exe.string()));
+  parts.push_back(fmt::format("conform --device {} --filter {}", o.device, shell_quote(case_id)));
+  if (!o.expectations.empty()) parts.push_back("--expectations " + shell_quote(o.expectations));
+  if (o.timeout_seconds != kDefaultTimeout) parts.push_back(fmt::format("--timeout {}", o.timeout_seconds));
+  parts.push_back("--report /tmp/dshal-repro");
+  return fmt::format("{}", fmt::join(parts, " "));
+}
+
+// Applies an xfail entry, or marks a failure on natively run ops as claims-support-but-fails.
+void classify(CaseResult* c, const std::optional<Expectation>& x) {
+  if (x && x->kind == "xfail") {
+    c->expectation = x;
+    if (c->status == "failed" || c->status == "crashed" || c->status == "timeout") {
+      c->message = fmt::format("expected failure ({}; {}): {}", c->status, x->reason, c->message);
+      c->status = "xfail";
+    } else if (c->status == "passed") {
+      c->status = "xpass";
+      c->message = fmt::format("passed, but the expectations list it as xfail ('{}': {})", x->pattern, x->reason);
+    }
+    return;
+  }
+  if (c->status == "failed" && !c->native.empty()) {
+    std::vector<std::string> ops;
+    for (const auto& [op, n] : c->native) ops.push_back(fmt::format("{} ({} call{})", op, n, n == 1 ? "" : "s"));
+    c->message = fmt::format("the adapter ran {} natively, so it claims support, but the case failed:\n{}",
+                             fmt::join(ops, ", "), c->message);
+    c->status = "claims-support-but-fails";
+  }
+}
+
+// The highest of core < ops < model that ran without a failing case, every lower one likewise.
+std::string tier_reached(const std::vector<CaseResult>& cases) {
+  std::string reached = "none";
+  for (const char* tier : {"core", "ops", "model"}) {
+    bool ran = false, failing = false;
+    for (const CaseResult& c : cases)
+      if (c.tier == tier) {
+        ran = true;
+        failing = failing || status_fails_run(c.status);
+      }
+    if (!ran || failing) break;
+    reached = tier;
+  }
+  return reached;
+}
+
 }  // namespace
 
-std::string tier_prefixes(const std::string& tier) {
-  if (tier == "core" || tier == "ops" || tier == "model") return tier;
-  if (tier == "all") return "core,ops,model";
+std::vector<std::string> tiers_of(const std::string& tier) {
+  if (tier == "core" || tier == "ops" || tier == "model" || tier == "perf") return {tier};
+  if (tier == "all") return {"core", "ops", "model", "perf"};
   return {};
 }
 
 int run_conform(const ConformOptions& o) {
-  const std::string prefixes = tier_prefixes(o.tier);
-  if (prefixes.empty()) {
-    std::cerr << "dshal conform: --tier '" << o.tier << "' is not one of core, ops, model, all\n";
+  if (o.worker_fd >= 0) return run_worker(o);
+  std::vector<std::string> tiers = tiers_of(o.tier);
+  if (tiers.empty()) {
+    std::cerr << "dshal conform: --tier '" << o.tier << "' is not one of core, ops, model, perf, all\n";
+    return 2;
+  }
+  if (!(o.timeout_seconds > 0)) {
+    std::cerr << "dshal conform: --timeout " << o.timeout_seconds << " must be a positive number of seconds\n";
+    return 2;
+  }
+  const bool perf = std::erase(tiers, "perf") > 0;
+
+  AdapterInfo adapter;
+  if (const Status st = adapter_info(o.device.substr(0, o.device.find(':')), &adapter); !st.ok()) {
+    std::cerr << "dshal conform: " << st.message() << "\n";
+    return 2;
+  }
+  if (!o.expectations.empty()) adapter.expectations = o.expectations;
+  Expectations expectations;
+  if (!adapter.expectations.empty()) {
+    if (const Status st = load_expectations(adapter.expectations, &expectations); !st.ok()) {
+      std::cerr << "dshal conform: " << st.message() << "\n";
+      return 2;
+    }
+  }
+
+  register_cases(o.device, o.program);
+  const std::vector<SelectedCase> selected = select_cases(o.device, tiers, o.filter);
+  if (selected.empty() && !perf) {
+    std::cerr << fmt::format("dshal conform: no case matches tier '{}'{}\n", o.tier,
+                             o.filter.empty() ? "" : " and filter '" + o.filter + "'");
     return 2;
   }
   std::error_code ec;
@@ -112,61 +151,59 @@ int run_conform(const ConformOptions& o) {
     return 2;
   }
 
-  set_device_ids({o.device});
-  int argc = 1;
-  std::string program = o.program.empty() ? "dshal" : o.program;
-  char* argv[] = {program.data(), nullptr};
-  testing::InitGoogleTest(&argc, argv);
-
-  // Select by tier and glob over case ids; gtest then runs exactly those.
-  const std::string device_param = param_name({o.device, 0});
-  testing::UnitTest& ut = *testing::UnitTest::GetInstance();
-  std::vector<std::string> selected;
-  for (int i = 0; i < ut.total_test_suite_count(); ++i) {
-    const testing::TestSuite& suite = *ut.GetTestSuite(i);
-    for (int j = 0; j < suite.total_test_count(); ++j) {
-      const testing::TestInfo& t = *suite.GetTestInfo(j);
-      const std::string id = case_id(t, device_param);
-      if (prefixes.find(tier_of(id)) == std::string::npos) continue;
-      if (!o.filter.empty() && fnmatch(o.filter.c_str(), id.c_str(), 0) != 0) continue;
-      selected.push_back(std::string(t.test_suite_name()) + "." + t.name());
-    }
+  // Unsupported cases are not run; the others go to the workers.
+  WorkerPlan plan;
+  plan.perf = perf;
+  plan.timeout_seconds = o.timeout_seconds;
+  plan.worker_args = {"conform", "--device", o.device, "--tier", o.tier, "--report", o.report_dir};
+  std::vector<std::optional<Expectation>> matched;
+  for (const SelectedCase& c : selected) {
+    matched.push_back(expectations.match(c.id));
+    if (!matched.back() || matched.back()->kind != "unsupported") plan.cases.push_back(c);
   }
-  if (selected.empty()) {
-    std::cerr << fmt::format("dshal conform: no case matches tier '{}'{}\n", o.tier,
-                             o.filter.empty() ? "" : " and filter '" + o.filter + "'");
+  std::printf("dshal conform: %zu case(s) on %s, tier %s%s%s\n", plan.cases.size(), o.device.c_str(), o.tier.c_str(),
+              selected.size() > plan.cases.size()
+                  ? fmt::format(" ({} unsupported by {}, not run)", selected.size() - plan.cases.size(), adapter.expectations).c_str()
+                  : "",
+              perf ? ", then the perf tier" : "");
+  std::fflush(stdout);
+
+  const auto start = std::chrono::steady_clock::now();
+  WorkerOutcome outcome = run_workers(plan, o.device);
+  if (!outcome.fatal.empty()) {
+    std::cerr << "dshal conform: " << outcome.fatal << "\n";
     return 2;
   }
-  testing::GTEST_FLAG(filter) = fmt::format("{}", fmt::join(selected, ":"));
 
   Report report;
   report.tier = o.tier;
   report.filter = o.filter;
+  report.timeout_seconds = o.timeout_seconds;
   report.commit = DSHAL_COMMIT;
   report.timestamp = utc_now();
-  try {
-    const Device& dev = device(o.device);
-    report.device = {dev.id(), dev.backend(), 0, dev.properties()};
-    report.abi_version = dev.abi_version();
-  } catch (const std::exception& e) {
-    std::cerr << "dshal conform: " << e.what() << "\n";
-    return 2;
+  report.environment = host_environment(adapter);
+  report.device = outcome.device.value_or(DeviceInfo{o.device, adapter.name, 0, {}});
+  report.abi_version = outcome.abi_version;
+  report.perf = std::move(outcome.perf);
+  size_t ran = 0;
+  for (size_t i = 0; i < selected.size(); ++i) {
+    CaseResult c;
+    if (matched[i] && matched[i]->kind == "unsupported") {
+      c = CaseResult{selected[i].id, selected[i].tier, "unsupported", matched[i]->reason};
+      c.expectation = matched[i];
+    } else {
+      c = std::move(outcome.results[ran++]);
+      classify(&c, matched[i]);
+    }
+    if (status_fails_run(c.status)) c.repro = repro_command(o, adapter, c.id);
+    report.summary.counts[c.status]++;
+    for (const auto& [op, n] : c.native) report.native_calls[op] += n;
+    for (const auto& [op, n] : c.fallback) report.fallback_calls[op] += n;
+    report.cases.push_back(std::move(c));
   }
-  std::printf("dshal conform: %zu case(s) on %s (%s), tier %s\n", selected.size(), o.device.c_str(),
-              report.device.properties.name, o.tier.c_str());
-
-  testing::TestEventListeners& listeners = ut.listeners();
-  delete listeners.Release(listeners.default_result_printer());
-  listeners.Append(new Collector(&report, device_param, int(selected.size())));
-  const auto start = std::chrono::steady_clock::now();
-  const int gtest_rc = RUN_ALL_TESTS();  // failures are counted by the Collector
-  (void)gtest_rc;
+  report.tier_reached = tier_reached(report.cases);
+  report.graph = deepseek_graph(report.cases);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-  const std::array<uint64_t, DSHAL_OP_COUNT> fb = device(o.device).fallback_counts();
-  for (int op = 0; op < DSHAL_OP_COUNT; ++op)
-    if (fb[op] > 0) report.fallbacks.emplace_back(op_name(static_cast<dshal_op>(op)), fb[op]);
-  close_devices();
 
   const std::filesystem::path dir(o.report_dir);
   for (const Status& st : {write_json(report, (dir / "report.json").string()),
@@ -177,15 +214,14 @@ int run_conform(const ConformOptions& o) {
       return 1;
     }
   }
-  const Summary& s = report.summary;
-  std::printf("\n%d passed, %d failed, %d skipped (%.1f s); reports in %s\n", s.passed, s.failed, s.skipped,
-              report.seconds, o.report_dir.c_str());
-  if (!report.fallbacks.empty()) {
+  std::printf("\n%s; tier reached: %s (%.1f s); reports in %s\n", report.summary.line().c_str(),
+              report.tier_reached.c_str(), report.seconds, o.report_dir.c_str());
+  if (!report.fallback_calls.empty()) {
     std::printf("host fallbacks:");
-    for (const auto& [op, calls] : report.fallbacks) std::printf(" %s (%llu)", op.c_str(), (unsigned long long)calls);
+    for (const auto& [op, calls] : report.fallback_calls) std::printf(" %s (%llu)", op.c_str(), (unsigned long long)calls);
     std::printf("\n");
   }
-  return (s.failed + s.crashed + s.xpass) == 0 ? 0 : 1;
+  return report.summary.failing() == 0 ? 0 : 1;
 }
 
 }  // namespace dshal::conformance

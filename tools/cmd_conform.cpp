@@ -1,4 +1,4 @@
-// `dshal conform`: the conformance suite on one device, with reports.
+// `dshal conform`: the conformance suite on one device, isolated per case, with reports.
 #include <iostream>
 
 #include <dshal/dshal.hpp>
@@ -13,9 +13,17 @@ void add_conform_command(CLI::App& app, int* exit_code, const char* argv0) {
   auto opts = std::make_shared<conformance::ConformOptions>();
   auto device = std::make_shared<std::string>();
   cmd->add_option("--device", *device, "Device id (cpu:0, opencl:0, <adapter>:N, auto); default: $DSHAL_DEVICE or auto");
-  cmd->add_option("--tier", opts->tier, "core | ops | model | all")->default_val("all");
+  cmd->add_option("--tier", opts->tier, "core | ops | model | perf | all")->default_val("all");
   cmd->add_option("--report", opts->report_dir, "Folder for the reports")->required();
   cmd->add_option("--filter", opts->filter, "Glob over case ids, e.g. 'core/Gemm*'");
+  cmd->add_option("--timeout", opts->timeout_seconds, "Seconds a case may run before it is stopped and recorded as timeout")
+      ->default_val(300);
+  cmd->add_option("--expectations", opts->expectations,
+                  "Vendor expectations YAML (unsupported / xfail entries); overrides the adapter manifest's");
+  // Worker mode: the parent re-executes this program with these; not for people.
+  cmd->add_option("--worker-fd", opts->worker_fd)->group("");
+  cmd->add_option("--worker-cases-fd", opts->worker_cases_fd)->group("");
+  cmd->add_flag("--worker-perf", opts->worker_perf)->group("");
   cmd->callback([=] {
     std::vector<std::string> ids;
     if (!resolve_devices(device->empty() ? device_spec_from_env("auto") : *device, &ids)) {

@@ -81,6 +81,13 @@ Status list_backends(std::vector<BackendInfo>* out) {
   return {};
 }
 
+Status adapter_info(std::string_view name, AdapterInfo* out) {
+  const detail::Adapter* a = detail::find_adapter(std::string(name));
+  if (!a) return Status(DSHAL_ERROR_NOT_FOUND, fmt::format("no adapter named '{}'; {}", name, availability()));
+  *out = AdapterInfo{a->name, a->manifest.empty(), a->manifest, a->library, a->vendor, a->description, a->expectations};
+  return {};
+}
+
 Status list_devices(std::vector<DeviceInfo>* out) {
   out->clear();
   for (const detail::Adapter& a : detail::adapters()) {

@@ -38,6 +38,8 @@ bool read_manifest(const fs::path& file, Plugin* p, std::string* library, uint32
   if (std::string name = field(m, "name"); !name.empty()) p->name = name;
   p->vendor = field(m, "vendor");
   p->description = field(m, "description");
+  if (const std::string e = field(m, "expectations"); !e.empty())
+    p->expectations = fs::path(e).is_absolute() ? e : (file.parent_path() / e).string();
   *library = field(m, "library");
   for (const char* key : {"name", "library", "abi_version"})
     if (field(m, key).empty()) {
@@ -107,6 +109,7 @@ std::vector<Plugin> find_plugins(const std::vector<std::string>& folders, std::v
         continue;
       }
       const fs::path lib = fs::path(library).is_absolute() ? fs::path(library) : file.parent_path() / library;
+      p.library = lib.string();
       void* handle = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
       if (!handle) {
         const char* why = dlerror();

@@ -1,5 +1,6 @@
 // Plugin adapters: shared libraries a vendor builds against include/dshal/adapter.h alone, found
-// through YAML manifests (name, library, abi_version, vendor, description) in, in this order, the
+// through YAML manifests (name, library, abi_version, vendor, description and optionally
+// expectations, the vendor's expectations file for the conformance suite) in, in this order, the
 // folders of DSHAL_ADAPTER_PATH (colon-separated), /etc/dshal/adapters.d and the install's
 // share/dshal/adapters.d (next to bin/ of the running program).
 #pragma once
@@ -17,6 +18,8 @@ struct Plugin {
   std::string manifest;  // path of the .yaml file
   std::string name;      // the adapter name (the file's stem when the manifest has none)
   std::string vendor, description;
+  std::string library;       // the library's path, resolved against the manifest's folder
+  std::string expectations;  // the optional `expectations:` file, resolved likewise ("" when absent)
   dshal_adapter_negotiate_fn negotiate = nullptr;
   std::string problem;
 };

@@ -105,6 +105,8 @@ const std::vector<Adapter>& adapters() {
     std::vector<std::string> names;
     for (const BuiltinAdapter& b : builtin_adapters()) {
       all.push_back(admitted(b.name, b.negotiate));
+      all.back().vendor = "dshal project";
+      if (all.back().table) all.back().description = all.back().table->description;
       names.push_back(b.name);
     }
     for (const Plugin& p : find_plugins(manifest_folders(), names)) {
@@ -114,6 +116,12 @@ const std::vector<Adapter>& adapters() {
       } else {
         all.push_back(admitted(p.name, p.negotiate));
       }
+      Adapter& a = all.back();
+      a.manifest = p.manifest;
+      a.library = p.library;
+      a.vendor = p.vendor;
+      a.description = !p.description.empty() ? p.description : a.table ? a.table->description : "";
+      a.expectations = p.expectations;
     }
   });
   return all;

@@ -15,6 +15,8 @@ struct Adapter {
   const dshal_adapter_table* table = nullptr;  // NULL when negotiation failed
   uint32_t device_count = 0;
   std::string unavailable;  // why there is no device
+  // Where it came from (AdapterInfo in dshal.hpp): empty manifest for a built-in.
+  std::string manifest, library, vendor, description, expectations;
 };
 
 // Built-in adapters, defined next to the backends (backends/builtin_adapters.cpp).

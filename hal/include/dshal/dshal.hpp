@@ -109,6 +109,21 @@ struct DeviceInfo {
 Status list_backends(std::vector<BackendInfo>* out);
 Status list_devices(std::vector<DeviceInfo>* out);
 
+// Where an adapter comes from, for reports: built into dshal, or a plugin found through a manifest.
+struct AdapterInfo {
+  std::string name;  // "cpu", "npu-sim", ...
+  bool builtin = true;
+  std::string manifest;      // the plugin's .yaml (empty for built-ins)
+  std::string library;       // the plugin's shared library, as loaded (empty for built-ins)
+  std::string vendor;        // the manifest's vendor ("dshal project" for built-ins)
+  std::string description;   // the manifest's, else the adapter table's
+  std::string expectations;  // the manifest's `expectations:` file, resolved against the manifest's
+                             // folder; empty when it names none
+};
+// The adapter of a backend name ("cpu", or the prefix of a device id). NOT_FOUND for an unknown
+// name. Does not open a device.
+Status adapter_info(std::string_view name, AdapterInfo* out);
+
 // Device ids: "cpu", "cpu:1", "opencl:0", "<adapter>:N", "auto", and comma lists of these.
 // "name" alone means "name:0". "auto" picks the first available of cuda, vulkan, opencl, any
 // plugin (alphabetically), cpu. Resolves each entry to a concrete "name:N"; an unknown or absent
