@@ -1,4 +1,4 @@
-// core tier: stream order under load, asynchronous enqueue, events across streams.
+// core tier: stream order under load, asynchronous enqueue, events across streams, queued errors.
 #include <cmath>
 
 #include "harness.hpp"
@@ -115,6 +115,45 @@ TEST_P(Streams, EventOrdersAcrossStreams) {
   const double want = 2.0 * 0.25 * double(n);
   std::vector<double> ref(got.size(), want), bound(got.size(), 1e-5 * want);
   expect_within(compare(ref, got, bound), "copy ordered after the GEMM by the event");
+}
+
+// An error in queued work is reported once, by the call itself or by the next synchronize — never
+// lost — and the stream works again after it. The error comes from an embedding id out of range:
+// ids live in device memory, so a device that runs embedding natively finds it only when the work
+// runs (hal's host fallback reports it from the call). Every device runs embedding, natively or not.
+TEST_P(Streams, QueuedErrorIsReportedOnce) {
+  const uint64_t vocab = 6, hidden = 5, tokens = 3;
+  std::vector<float> rows(vocab * hidden);
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = float(i) + 0.25f;
+  Buffer table = upload(id(), rows), out;
+  Buffer bad_ids = upload(id(), std::vector<int32_t>{1, int32_t(vocab), 2});
+  Buffer good_ids = upload(id(), std::vector<int32_t>{4, 0, 5});
+  DSHAL_ASSERT_OK(dev().alloc(tokens * hidden * 4, &out));
+  auto d = desc<dshal_embedding_desc>();
+  d.tokens = tokens;
+  d.vocab = vocab;
+  d.hidden = hidden;
+  d.table = tensor(table, DSHAL_DTYPE_F32, hidden);
+  d.ids = ref(bad_ids);
+  d.out = tensor(out, DSHAL_DTYPE_F32, hidden);
+  const Status call = str().embedding(d);
+  const Status first = call.ok() ? str().synchronize() : call;
+  EXPECT_EQ(first.code(), DSHAL_ERROR_INVALID_ARGUMENT)
+      << "ids[1] = " << vocab << " (outside the vocabulary) was reported neither by the call nor by the next "
+      << "synchronize: " << first.to_string();
+  EXPECT_FALSE(first.message().empty()) << "an error needs a message";
+  const Status next = str().synchronize();
+  EXPECT_TRUE(next.ok()) << "the error was reported twice: " << next.to_string();
+
+  d.ids = ref(good_ids);
+  DSHAL_ASSERT_OK(str().embedding(d));
+  DSHAL_ASSERT_OK(str().synchronize());
+  const std::vector<float> got = download<float>(id(), out, 0, tokens * hidden);
+  const int32_t picked[] = {4, 0, 5};
+  for (uint64_t t = 0; t < tokens; ++t)
+    for (uint64_t j = 0; j < hidden; ++j)
+      ASSERT_EQ(got[t * hidden + j], rows[picked[t] * hidden + j]) << "token " << t << " element " << j
+                                                                   << " after the error";
 }
 
 DSHAL_INSTANTIATE(core, Streams);

@@ -123,6 +123,12 @@ struct dshal_comm_s {
 // ---- slots, one group per file -----------------------------------------------------------------
 namespace dshal_template {
 
+// template_table.cpp: the table of the slots below, and negotiation handing hal a table (the
+// template's own, or one derived from it) once the ABI versions agree.
+const dshal_adapter_table& table();
+dshal_status negotiate(uint32_t min_abi, uint32_t max_abi, const dshal_host_services* host,
+                       const dshal_adapter_table* offered, const dshal_adapter_table** out_table);
+
 // template_devices.cpp
 dshal_status device_count(uint32_t* count);
 dshal_status device_open(uint32_t index, dshal_device* out);

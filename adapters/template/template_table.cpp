@@ -1,5 +1,6 @@
-// adapters/template/template_adapter.cpp: the plugin's entry point (dshal_adapter_negotiate), the
-// adapter table it hands to hal, and the per-thread last_error behind every slot.
+// adapters/template/template_table.cpp: the adapter table the template hands to hal, the ABI
+// negotiation behind its entry point (template_entry.cpp), and the per-thread last_error behind
+// every slot. Built once into an object library, so other plugins (adapters/faults) reuse it.
 #include "template.hpp"
 
 namespace dshal_template {
@@ -72,14 +73,12 @@ dshal_adapter_table make_table() {
 const dshal_adapter_table g_table = make_table();
 
 }  // namespace
-}  // namespace dshal_template
 
-// The library's one exported symbol (everything else is hidden by -fvisibility=hidden). hal offers
-// [min_abi, max_abi]; this adapter speaks only version 1, so it either picks 1 or refuses.
-extern "C" DSHAL_EXPORT dshal_status dshal_adapter_negotiate(uint32_t min_abi, uint32_t max_abi,
-                                                             const dshal_host_services* host,
-                                                             const dshal_adapter_table** out_table) {
-  using namespace dshal_template;
+const dshal_adapter_table& table() { return g_table; }
+
+// hal offers [min_abi, max_abi]; the template speaks only version 1, so it either picks 1 or refuses.
+dshal_status negotiate(uint32_t min_abi, uint32_t max_abi, const dshal_host_services* host,
+                       const dshal_adapter_table* offered, const dshal_adapter_table** out_table) {
   return guarded("negotiate", [&] {
     if (out_table) *out_table = nullptr;
     if (!out_table) return fail(DSHAL_ERROR_INVALID_ARGUMENT, "negotiate: out_table is NULL");
@@ -88,7 +87,9 @@ extern "C" DSHAL_EXPORT dshal_status dshal_adapter_negotiate(uint32_t min_abi, u
                                                 std::to_string(max_abi) + "], template speaks " +
                                                 std::to_string(DSHAL_ABI_VERSION));
     g_host = host;
-    *out_table = &g_table;
+    *out_table = offered;
     return DSHAL_OK;
   });
 }
+
+}  // namespace dshal_template
