@@ -401,9 +401,11 @@ typedef struct dshal_attention_desc {
 /* Weight prepacking into a device-native layout (optional). The adapter allocates *out (released
  * with buffer_free); the packed buffer may then be given as w.buffer (w.offset 0, same scales) to
  * gemm_quant and grouped_gemm with the same dtype, n, k and groups, and as b (trans_b = 1, ld = k)
- * to gemm. An adapter that prepacks must run those ops natively on its packed buffers (the host
- * fallback reads the plain layout). hal's fallback, for adapters without this slot, is a plain
- * copy of the weight range. */
+ * to gemm. hal's host fallback reads operands through the copy slots, so copies out of a packed
+ * buffer (device to host, device to device) must return the plain layout it was packed from: then a
+ * call the adapter declines (query_op, or a GEMM whose input type it does not multiply) still runs
+ * correctly on the host. Writes into a packed buffer may be refused with INVALID_ARGUMENT. hal's
+ * fallback, for adapters without this slot, is a plain copy of the weight range. */
 typedef struct dshal_prepack_desc {
   uint32_t struct_size;
   uint64_t groups, n, k;
