@@ -91,8 +91,15 @@ std::string filtered_out(const std::string& name) {
   return "";
 }
 
+Adapter unavailable(const std::string& name, std::string why) {
+  Adapter a;
+  a.name = name;
+  a.unavailable = std::move(why);
+  return a;
+}
+
 Adapter admitted(const std::string& name, dshal_adapter_negotiate_fn entry) {
-  if (std::string why = filtered_out(name); !why.empty()) return Adapter{name, nullptr, 0, std::move(why)};
+  if (std::string why = filtered_out(name); !why.empty()) return unavailable(name, std::move(why));
   return negotiate(name, entry);
 }
 
@@ -112,7 +119,7 @@ const std::vector<Adapter>& adapters() {
     for (const Plugin& p : find_plugins(manifest_folders(), names)) {
       if (!p.problem.empty()) {
         host_log(1, p.name.c_str(), p.problem.c_str());  // `dshal devices` shows it as its one line
-        all.push_back(Adapter{p.name, nullptr, 0, p.problem});
+        all.push_back(unavailable(p.name, p.problem));
       } else {
         all.push_back(admitted(p.name, p.negotiate));
       }
