@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, from a fresh machine: install, build, list the devices, run the conformance suite on
-# every local device and write its porting report to reports/<device>/. Idempotent.
+# every local device (the built plugins of build/adapters.d included: template, npu-sim) and write
+# its porting report to reports/<device>/. Idempotent.
 # Exits non-zero when any device fails conformance.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -9,6 +10,7 @@ reports=${DSHAL_REPORTS_DIR:-$root/reports}
 bash "$root/scripts/build.sh"
 
 dshal="$build/bin/dshal"
+export DSHAL_ADAPTER_PATH=${DSHAL_ADAPTER_PATH:-$build/adapters.d}
 "$dshal" devices
 ids=$("$dshal" devices --json | grep -o '"id": "[^"]*"' | cut -d'"' -f4)
 status=0
