@@ -135,6 +135,7 @@ WorkerProcess::Read WorkerProcess::next_line(Clock::time_point deadline, std::st
 }
 
 WorkerExit WorkerProcess::wait(Clock::time_point deadline, std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return WorkerExit{};
   for (;;) {
     int status = 0;
     const pid_t r = waitpid(pid_, &status, WNOHANG);
@@ -152,6 +153,7 @@ WorkerExit WorkerProcess::wait(Clock::time_point deadline, std::chrono::millisec
 }
 
 WorkerExit WorkerProcess::stop(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return WorkerExit{};  // nothing running; kill(-1, ...) would signal every process we own
   int status = 0;
   if (grace.count() > 0) {
     kill(pid_, SIGTERM);

@@ -56,12 +56,15 @@ Status time_gemm(const Device& dev, const Stream& s, const Shape& shape, dshal_d
   bool device_time = true;
   for (int rep = 0; rep < kMaxReps && (rep < 2 || spent < kSecondsPerShape); ++rep) {
     uint64_t ns0 = 0, ns1 = 0;
+    const auto fallbacks = dev.fallback_counts();
     if (device_time && !s.device_time(&ns0).ok()) device_time = false;
     const auto t0 = std::chrono::steady_clock::now();
     DSHAL_RETURN_IF_ERROR(s.gemm(d));
     DSHAL_RETURN_IF_ERROR(s.synchronize());
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (device_time && !s.device_time(&ns1).ok()) device_time = false;
+    // A GEMM declined to the host leaves only its staging copies in device time: no projection.
+    if (dev.fallback_counts() != fallbacks) device_time = false;
     best_wall = std::min(best_wall, wall);
     if (device_time && ns1 > ns0) best_device = std::min(best_device, double(ns1 - ns0) * 1e-9);
     spent += wall;
@@ -85,7 +88,8 @@ Status time_gemm(const Device& dev, const Stream& s, const Shape& shape, dshal_d
 }  // namespace
 
 void run_perf(const std::string& id, const std::function<void(const std::string&)>& on_start,
-              const std::function<void(const PerfResult&)>& on_result) {
+              const std::function<void(const PerfResult&)>& on_result,
+              const std::function<void(const std::string&)>& on_failure) {
   const Device& dev = device(id);
   Stream s;  // its own stream: device_time then covers only the timed work
   if (const Status st = dev.create_stream(&s); !st.ok()) {
@@ -97,8 +101,7 @@ void run_perf(const std::string& id, const std::function<void(const std::string&
     on_start(fmt::format("gemm {} {}x{}x{}", dtype_name(t), shape.m, shape.n, shape.k));
     PerfResult r;
     if (const Status st = time_gemm(dev, s, shape, t, &r); !st.ok()) {
-      std::fprintf(stderr, "dshal conform: perf: gemm %llux%llux%llu failed: %s\n", (unsigned long long)shape.m,
-                   (unsigned long long)shape.n, (unsigned long long)shape.k, st.to_string().c_str());
+      on_failure(st.to_string());
       continue;
     }
     on_result(r);

@@ -10,8 +10,10 @@
 namespace dshal::conformance {
 
 // Runs each benchmark on device id (opened through the harness); on_start names one before it
-// runs, on_result gets its figures. A benchmark whose GEMM fails is reported on stderr and left out.
+// runs, then on_result gets its figures or, when its GEMM fails, on_failure the error (and the
+// benchmark is left out of the report).
 void run_perf(const std::string& id, const std::function<void(const std::string&)>& on_start,
-              const std::function<void(const PerfResult&)>& on_result);
+              const std::function<void(const PerfResult&)>& on_result,
+              const std::function<void(const std::string&)>& on_failure);
 
 }  // namespace dshal::conformance

@@ -27,6 +27,8 @@ struct Expectation {
 inline constexpr const char* kStatuses[] = {"passed", "failed", "claims-support-but-fails", "skipped", "unsupported",
                                             "xfail",  "xpass",  "crashed",                  "timeout"};
 bool status_fails_run(const std::string& status);
+// The status's key in report.json's summary: "claims-support-but-fails" -> "claims_support_but_fails".
+std::string summary_key(const std::string& status);
 
 struct CaseResult {
   std::string id;      // "core/Gemm.MatchesFp64Reference/f32_odd_nn"

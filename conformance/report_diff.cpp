@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "report.hpp"
 #include "report_fields.hpp"
 
 namespace dshal::conformance {
@@ -40,15 +41,15 @@ json status_changes(const json& a, const json& b, json* diff) {
     const auto it = old_cases.find(id);
     if (it == old_cases.end()) {
       added.push_back({{"id", id}, {"status", to}});
-      if (f::is_failing(to))
+      if (status_fails_run(to))
         regressions.push_back({{"id", id}, {"from", nullptr}, {"to", to}, {"message", f::str(*c, "message")}});
       continue;
     }
     const std::string from = f::str(*it->second, "status");
     if (from == to) continue;
     json change = {{"id", id}, {"from", from}, {"to", to}, {"message", f::str(*c, "message")}};
-    if (f::is_failing(to) && !f::is_failing(from)) regressions.push_back(change);
-    else if (f::is_failing(from) && !f::is_failing(to)) fixes.push_back(change);
+    if (status_fails_run(to) && !status_fails_run(from)) regressions.push_back(change);
+    else if (status_fails_run(from) && !status_fails_run(to)) fixes.push_back(change);
     else others.push_back(change);
   }
   for (const auto& [id, c] : old_cases)
@@ -160,8 +161,7 @@ void perf_changes(const json& a, const json& b, json* diff) {
 json diff_reports(const json& a, const json& b, const DiffOptions& options) {
   json diff = json::object();
   const json regressions = status_changes(a, b, &diff);
-  bool computed_a = false, computed_b = false;
-  const std::string tier_a = f::tier_reached(a, &computed_a), tier_b = f::tier_reached(b, &computed_b);
+  const std::string tier_a = f::tier_reached(a), tier_b = f::tier_reached(b);
   diff["tier_reached"] = tier_a == tier_b ? json(nullptr) : json{{"from", tier_a}, {"to", tier_b}};
   diff["summary"] = summary_changes(a, b);
   diff["error_ratio_changes"] = ratio_changes(a, b, options.ratio_factor);

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <set>
 
+#include "report.hpp"
+
 namespace dshal::conformance::fields {
 
 const json& member(const json& j, const std::string& key) {
@@ -55,11 +57,6 @@ const std::vector<std::string>& all_statuses() {
   return s;
 }
 
-bool is_failing(const std::string& status) {
-  return status == "failed" || status == "claims-support-but-fails" || status == "xpass" || status == "crashed" ||
-         status == "timeout";
-}
-
 const std::vector<std::string>& tier_order() {
   static const std::vector<std::string> t = {"core", "ops", "model"};
   return t;
@@ -79,18 +76,15 @@ std::string case_tier(const json& c) {
 
 std::string tier_reached(const json& report, bool* computed) {
   const json& given = member(report, "tier_reached");
-  if (given.is_string()) {
-    *computed = false;
-    return given.get<std::string>();
-  }
-  *computed = true;
+  if (computed) *computed = !given.is_string();
+  if (given.is_string()) return given.get<std::string>();
   std::string reached = "none";
   for (const std::string& tier : tier_order()) {
     bool ran = false, failing = false;
     for (const json& c : array(report, "cases")) {
       if (case_tier(c) != tier) continue;
       ran = true;
-      failing = failing || is_failing(str(c, "status"));
+      failing = failing || status_fails_run(str(c, "status"));
     }
     if (!ran || failing) break;
     reached = tier;

@@ -30,16 +30,13 @@ std::map<std::string, double> counts(const json& j, const std::string& key);
 
 // Case statuses, in the order the report shows them.
 const std::vector<std::string>& all_statuses();
-// Whether a case with this status fails the run (failed, claims-support-but-fails, xpass,
-// crashed, timeout).
-bool is_failing(const std::string& status);
 
 // The tiers in their order; tier_reached is the highest one that ran with no failing case, every
 // lower one having run and passed too.
 const std::vector<std::string>& tier_order();
 // report.tier_reached when present (v2), otherwise computed from the cases by the same rule, with
-// *computed set to true.
-std::string tier_reached(const json& report, bool* computed);
+// *computed (when given) set to true.
+std::string tier_reached(const json& report, bool* computed = nullptr);
 
 // Element types named in a case id. The id is split into tokens at every character that is not a
 // letter or digit and where a lower-case letter or digit is followed by an upper-case letter

@@ -94,15 +94,14 @@ int count_status(const json& report, const std::string& status) {
 // reports have no unsupported, timeout or claims-support-but-fails counts).
 int summary_count(const json& report, const std::string& status) {
   const json& summary = member(report, "summary");
-  const std::string key = status == "claims-support-but-fails" ? "claims_support_but_fails" : status;
-  if (auto v = num(summary, key)) return static_cast<int>(*v);
+  if (auto v = num(summary, summary_key(status))) return static_cast<int>(*v);
   return count_status(report, status);
 }
 
 int failing_count(const json& report) {
   int n = 0;
   for (const std::string& s : fields::all_statuses())
-    if (fields::is_failing(s)) n += summary_count(report, s);
+    if (status_fails_run(s)) n += summary_count(report, s);
   return n;
 }
 
@@ -239,8 +238,8 @@ std::string repro_block(const json& r, const json& c) {
   if (!given.empty()) return "<code class=\"repro\">" + esc(given) + "</code>\n";
   std::string id = str(c, "id"), quoted;
   for (char ch : id) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  const std::string cmd = fmt::format("dshal conform --device {} --filter '{}' --report /tmp/dshal-repro",
-                                      text(member(r, "device"), "id", "DEVICE"), quoted);
+  const std::string cmd = fmt::format("dshal conform --device {} --tier {} --filter '{}' --report /tmp/dshal-repro",
+                                      text(member(r, "device"), "id", "DEVICE"), text(c, "tier", "all"), quoted);
   return "<code class=\"repro\">" + esc(cmd) +
          "</code><small class=\"note\">(built from the device and case id: the report has no repro field; "
          "add DSHAL_ADAPTER_PATH for a plugin)</small>\n";
@@ -257,7 +256,7 @@ std::string failures(const json& r) {
   int n = 0;
   for (const json& c : array(r, "cases")) {
     const std::string status = str(c, "status");
-    if (!fields::is_failing(status)) continue;
+    if (!status_fails_run(status)) continue;
     ++n;
     s += fmt::format("<div class=\"failure\" style=\"border-left-color:{}\">\n", html::status_color(status));
     s += fmt::format("<h3>{} <code>{}</code></h3>\n", html::status_badge(status), esc(text(c, "id", "(no id)")));

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "report.hpp"
 #include "report_fields.hpp"
 #include "report_html_sections.hpp"
 #include "report_html_util.hpp"
@@ -73,7 +74,7 @@ std::string matrix(const json& r) {
         Cell& cell = cells[op][d];
         ++cell.total;
         cell.passed += status == "passed";
-        cell.failing += fields::is_failing(status);
+        cell.failing += status_fails_run(status);
         cell.native += native.count(op) ? native.at(op) : 0;
         cell.fallback += fallback.count(op) ? fallback.at(op) : 0;
       }

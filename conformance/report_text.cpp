@@ -3,25 +3,10 @@
 #include <fmt/format.h>
 
 #include "report.hpp"
+#include "report_html_util.hpp"  // html::esc, whose output is valid XML text and attributes too
 
 namespace dshal::conformance {
 namespace {
-
-std::string xml_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') o += ' ';
-        else o += c;
-    }
-  }
-  return o;
-}
 
 std::string md_cell(const std::string& s) {
   std::string o;
@@ -118,22 +103,22 @@ Status write_junit(const Report& r, const std::string& path) {
   s += fmt::format("<testsuites name=\"dshal conformance\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3f}\">\n",
                    r.cases.size(), failures, errors, r.seconds);
   s += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\" timestamp=\"{}\">\n",
-                   xml_escape(r.device.id), r.cases.size(), failures, errors, skipped, r.seconds, xml_escape(r.timestamp));
+                   html::esc(r.device.id), r.cases.size(), failures, errors, skipped, r.seconds, html::esc(r.timestamp));
   for (const CaseResult& c : r.cases) {
-    const std::string classname = xml_escape(c.id.substr(0, c.id.find('.')));
-    const std::string name = xml_escape(c.id.substr(c.id.find('.') + 1));
+    const std::string classname = html::esc(c.id.substr(0, c.id.find('.')));
+    const std::string name = html::esc(c.id.substr(c.id.find('.') + 1));
     s += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\"", classname, name, c.seconds);
     if (c.status == "passed") {
       s += "/>\n";
       continue;
     }
-    const std::string message = xml_escape(fmt::format("{}{}: {}", c.status, c.signal.empty() ? "" : " (" + c.signal + ")",
+    const std::string message = html::esc(fmt::format("{}{}: {}", c.status, c.signal.empty() ? "" : " (" + c.signal + ")",
                                                        c.message.substr(0, 500)));
     const char* element = (c.status == "crashed" || c.status == "timeout")                                 ? "error"
                           : (c.status == "failed" || c.status == "claims-support-but-fails" || c.status == "xpass") ? "failure"
                                                                                                              : "skipped";
     s += fmt::format(">\n      <{} message=\"{}\"", element, message);
-    if (!c.repro.empty()) s += fmt::format(">{}</{}>\n", xml_escape(c.repro), element);
+    if (!c.repro.empty()) s += fmt::format(">{}</{}>\n", html::esc(c.repro), element);
     else s += "/>\n";
     s += "    </testcase>\n";
   }

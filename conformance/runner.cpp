@@ -2,6 +2,7 @@
 // runs the rest in worker processes (supervise.hpp), classifies each result and writes the reports.
 #include "runner.hpp"
 
+#include <fnmatch.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include "expectations.hpp"
 #include "graph.hpp"
 #include "report.hpp"
+#include "report_fields.hpp"
 #include "report_html.hpp"
 #include "supervise.hpp"
 
@@ -25,8 +27,6 @@ extern char** environ;
 
 namespace dshal::conformance {
 namespace {
-
-constexpr double kDefaultTimeout = 300;
 
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
@@ -44,10 +44,11 @@ std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
-// The command that runs one case again: the DSHAL_* environment of this run (a plugin's manifest
-// folder as DSHAL_ADAPTER_PATH), this program, the device, the case, and the options that change
-// its outcome.
-std::string repro_command(const ConformOptions& o, const AdapterInfo& adapter, const std::string& case_id) {
+// The command that runs a tier and filter again (one case: its tier and id): the DSHAL_* environment
+// of this run (a plugin's manifest folder as DSHAL_ADAPTER_PATH), this program, the device, and the
+// options that change the outcome.
+std::string repro_command(const ConformOptions& o, const AdapterInfo& adapter, const std::string& tier,
+                          const std::string& filter) {
   std::vector<std::string> parts;
   if (!adapter.builtin)
     parts.push_back("DSHAL_ADAPTER_PATH=" + shell_quote(std::filesystem::path(adapter.manifest).parent_path().string()));
@@ -58,9 +59,10 @@ std::string repro_command(const ConformOptions& o, const AdapterInfo& adapter, c
   std::error_code ec;
   const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   parts.push_back(shell_quote(ec ? std::string("dshal") : exe.string()));
-  parts.push_back(fmt::format("conform --device {} --filter {}", o.device, shell_quote(case_id)));
+  parts.push_back(fmt::format("conform --device {} --tier {}", o.device, tier));
+  if (!filter.empty()) parts.push_back("--filter " + shell_quote(filter));
   if (!o.expectations.empty()) parts.push_back("--expectations " + shell_quote(o.expectations));
-  if (o.timeout_seconds != kDefaultTimeout) parts.push_back(fmt::format("--timeout {}", o.timeout_seconds));
+  if (o.timeout_seconds != kDefaultCaseTimeout) parts.push_back(fmt::format("--timeout {}", o.timeout_seconds));
   parts.push_back("--report /tmp/dshal-repro");
   return fmt::format("{}", fmt::join(parts, " "));
 }
@@ -87,20 +89,15 @@ void classify(CaseResult* c, const std::optional<Expectation>& x) {
   }
 }
 
-// The highest of core < ops < model that ran without a failing case, every lower one likewise.
-std::string tier_reached(const std::vector<CaseResult>& cases) {
-  std::string reached = "none";
-  for (const char* tier : {"core", "ops", "model"}) {
-    bool ran = false, failing = false;
-    for (const CaseResult& c : cases)
-      if (c.tier == tier) {
-        ran = true;
-        failing = failing || status_fails_run(c.status);
-      }
-    if (!ran || failing) break;
-    reached = tier;
+// An entry matching no case of the suite is a typo or outlived its case: say so, as it excuses nothing.
+void warn_stale_entries(const Expectations& expectations, const std::vector<SelectedCase>& all_cases) {
+  for (const Expectation& e : expectations.entries) {
+    bool matches = false;
+    for (const SelectedCase& c : all_cases) matches = matches || fnmatch(e.pattern.c_str(), c.id.c_str(), 0) == 0;
+    if (!matches)
+      std::cerr << fmt::format("dshal conform: warning: expectations file '{}': {} entry '{}' matches no case\n",
+                               expectations.file, e.kind, e.pattern);
   }
-  return reached;
 }
 
 }  // namespace
@@ -118,8 +115,9 @@ int run_conform(const ConformOptions& o) {
     std::cerr << "dshal conform: --tier '" << o.tier << "' is not one of core, ops, model, perf, all\n";
     return 2;
   }
-  if (!(o.timeout_seconds > 0)) {
-    std::cerr << "dshal conform: --timeout " << o.timeout_seconds << " must be a positive number of seconds\n";
+  if (!(o.timeout_seconds > 0 && o.timeout_seconds <= kMaxCaseTimeout)) {
+    std::cerr << fmt::format("dshal conform: --timeout {} must be a number of seconds above 0 and at most {:g}\n",
+                             o.timeout_seconds, kMaxCaseTimeout);
     return 2;
   }
   const bool perf = std::erase(tiers, "perf") > 0;
@@ -139,6 +137,7 @@ int run_conform(const ConformOptions& o) {
   }
 
   register_cases(o.device, o.program);
+  warn_stale_entries(expectations, select_cases(o.device, {"core", "ops", "model"}, ""));
   const std::vector<SelectedCase> selected = select_cases(o.device, tiers, o.filter);
   if (selected.empty() && !perf) {
     std::cerr << fmt::format("dshal conform: no case matches tier '{}'{}\n", o.tier,
@@ -183,7 +182,9 @@ int run_conform(const ConformOptions& o) {
   report.commit = DSHAL_COMMIT;
   report.timestamp = utc_now();
   report.environment = host_environment(adapter);
-  report.device = outcome.device.value_or(DeviceInfo{o.device, adapter.name, 0, {}});
+  // No worker opened the device (every case unsupported, no perf): its id is all the report has.
+  report.device = outcome.device.value_or(
+      DeviceInfo{o.device, adapter.name, uint32_t(std::stoul(o.device.substr(o.device.find(':') + 1))), {}});
   report.abi_version = outcome.abi_version;
   report.perf = std::move(outcome.perf);
   size_t ran = 0;
@@ -199,13 +200,19 @@ int run_conform(const ConformOptions& o) {
       c = std::move(outcome.results[ran++]);
       classify(&c, matched[i]);
     }
-    if (status_fails_run(c.status)) c.repro = repro_command(o, adapter, c.id);
+    if (status_fails_run(c.status)) c.repro = repro_command(o, adapter, c.tier, c.id);
     report.summary.counts[c.status]++;
     for (const auto& [op, n] : c.native) report.native_calls[op] += n;
     for (const auto& [op, n] : c.fallback) report.fallback_calls[op] += n;
     report.cases.push_back(std::move(c));
   }
-  report.tier_reached = tier_reached(report.cases);
+  if (outcome.teardown) {  // not a case of its own: rerunning it means rerunning the run
+    CaseResult& c = report.cases.emplace_back(std::move(*outcome.teardown));
+    c.repro = repro_command(o, adapter, o.tier, o.filter);
+    report.summary.counts[c.status]++;
+  }
+  // The rule report readers apply to reports without the field (report_fields.hpp).
+  report.tier_reached = fields::tier_reached(nlohmann::json{{"cases", to_json(report)["cases"]}});
   report.graph = deepseek_graph(report.cases);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 

@@ -8,13 +8,18 @@
 
 namespace dshal::conformance {
 
+// Seconds a case may run before its worker is stopped (--timeout), and the largest value accepted:
+// beyond it the deadline arithmetic on steady_clock would overflow.
+constexpr double kDefaultCaseTimeout = 300;
+constexpr double kMaxCaseTimeout = 1e6;
+
 struct ConformOptions {
   std::string device;          // a resolved id: "cpu:0"
   std::string tier = "all";    // core | ops | model | perf | all
   std::string filter;          // glob over case ids, empty for all
   std::string report_dir;      // where report.json, report.md and junit.xml go
   std::string expectations;    // overrides the adapter manifest's expectations file
-  double timeout_seconds = 300;  // per case (and per perf benchmark)
+  double timeout_seconds = kDefaultCaseTimeout;  // per case (and per perf benchmark)
   std::string program;         // argv[0], for gtest
   // Worker mode (set by the parent only): the pipe for events, the fd holding the case list, and
   // whether to run the perf tier after the cases.

@@ -1,7 +1,8 @@
 // Supervises the workers of an isolated run (supervise.hpp). A worker runs every case still to do;
-// when it crashes or misses the deadline, the case it was in (or, between cases, the next one) is
-// recorded as crashed / timeout and a new worker takes the rest. Each round finishes at least one
-// case, so the run always ends.
+// when it crashes or misses the deadline in a case, that case is recorded as crashed / timeout and a
+// new worker takes the rest. A worker that fails between cases is replaced once; if the next one
+// fails before the same case starts, that case is recorded. So every round or two finishes a case,
+// and the run always ends. A failure after the last case is recorded as a result of its own.
 #include "supervise.hpp"
 
 #include <cstdio>
@@ -88,8 +89,22 @@ class Supervisor {
     since_ = Clock::now();
     if (event == "hello") {
       if (ev.contains("error")) {
-        out_.fatal = ev.value("error", "");
         (void)w->stop(kTermGrace);
+        if (!out_.device) {  // the first worker: the device never opened, there is no run
+          out_.fatal = ev.value("error", "");
+          return false;
+        }
+        // A device that opened once and no longer does (after a crash, say): the rest cannot run,
+        // but what ran is kept and reported.
+        const std::string why = "the device did not open again in a new worker: " + ev.value("error", "");
+        while (!pending_.empty()) {
+          const size_t i = pending_.front();
+          print_start(i);
+          out_.results[i].status = "crashed";
+          out_.results[i].message = why;
+          finish(i);
+        }
+        perf_pending_ = false;
         return false;
       }
       if (!out_.device) {
@@ -129,6 +144,10 @@ class Supervisor {
       std::fflush(stdout);
       out_.perf.push_back(p);
       in_perf_ = false;
+    } else if (event == "perf_failed") {
+      std::printf("failed: %s\n", ev.value("message", "").c_str());
+      std::fflush(stdout);
+      in_perf_ = false;
     } else if (event == "perf_done") {
       perf_pending_ = false;
       in_perf_ = false;
@@ -148,19 +167,26 @@ class Supervisor {
     }
     std::optional<size_t> victim = current_;
     const bool between_cases = !victim;
-    if (!victim && !pending_.empty()) victim = pending_.front();
-    if (!victim) {
+    if (between_cases && pending_.empty()) {
       if (perf_pending_) {  // died after its cases, before perf reported a start
         std::fprintf(stderr, "dshal conform: the worker %s before the perf tier started; perf tier abandoned\n",
                      ex.describe().c_str());
         perf_pending_ = false;
       } else if (timed_out || ex.signal != 0 || ex.code != 0) {
-        std::fprintf(stderr, "dshal conform: warning: after its last case the worker %s%s\n",
-                     timed_out ? "hung and was stopped: " : "", ex.describe().c_str());
+        record_teardown(ex, timed_out, seconds);
       }
       return;
     }
-    if (between_cases) print_start(*victim);
+    if (between_cases && retried_before_ != pending_.front()) {
+      retried_before_ = pending_.front();
+      std::fprintf(stderr, "dshal conform: the worker %s%s between cases; starting another for the %zu left\n",
+                   timed_out ? "hung and was stopped: " : "", ex.describe().c_str(), pending_.size());
+      return;
+    }
+    if (between_cases) {
+      victim = pending_.front();
+      print_start(*victim);
+    }
     CaseResult& c = out_.results[*victim];
     c.status = timed_out ? "timeout" : "crashed";
     c.signal = ex.signal_name();
@@ -172,6 +198,23 @@ class Supervisor {
     else
       c.message = fmt::format("the worker process {} {}", ex.describe(), when);
     finish(*victim);
+  }
+
+  void record_teardown(const WorkerExit& ex, bool timed_out, double seconds) {
+    CaseResult c;
+    c.id = kTeardownCaseId;
+    c.tier = "core";
+    c.status = timed_out ? "timeout" : "crashed";
+    c.signal = ex.signal_name();
+    c.seconds = seconds;
+    c.message = timed_out ? fmt::format("after its last case the worker did not exit within the {} s timeout "
+                                        "(closing streams, buffers or devices?); it was stopped: {}",
+                                        plan_.timeout_seconds, ex.describe())
+                          : fmt::format("after its last case the worker {} (closing streams, buffers or devices?)",
+                                        ex.describe());
+    std::printf("[   -/%zu] %-72s ", plan_.cases.size(), c.id.c_str());
+    print_status(c);
+    out_.teardown = std::move(c);
   }
 
   void print_start(size_t i) {
@@ -196,6 +239,7 @@ class Supervisor {
   std::map<std::string, size_t> index_;
   bool perf_pending_ = false;
   std::optional<size_t> current_;
+  std::optional<size_t> retried_before_;  // the case a worker was already replaced in front of
   bool in_perf_ = false;
   std::string perf_name_;
   Clock::time_point since_;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -108,6 +109,12 @@ int run_worker(const ConformOptions& o) {
     std::string filter;
     for (const std::string& n : names) filter += (filter.empty() ? "" : ":") + n;
     testing::GTEST_FLAG(filter) = filter;
+    // The parent decides what runs and in which order: gtest settings from the caller's environment
+    // (GTEST_SHUFFLE, GTEST_REPEAT, sharding) would skip, reorder or repeat cases behind its back.
+    testing::GTEST_FLAG(shuffle) = false;
+    testing::GTEST_FLAG(repeat) = 1;
+    unsetenv("GTEST_TOTAL_SHARDS");
+    unsetenv("GTEST_SHARD_INDEX");
     testing::TestEventListeners& listeners = testing::UnitTest::GetInstance()->listeners();
     delete listeners.Release(listeners.default_result_printer());
     listeners.Append(new EventListener(out, *dev));
@@ -120,7 +127,8 @@ int run_worker(const ConformOptions& o) {
           nlohmann::json j = perf_to_json(r);
           j["event"] = "perf";
           out.send(j);
-        });
+        },
+        [&](const std::string& error) { out.send({{"event", "perf_failed"}, {"message", error}}); });
     out.send({{"event", "perf_done"}});
   }
   std::fflush(stdout);

@@ -18,7 +18,7 @@ void add_conform_command(CLI::App& app, int* exit_code, const char* argv0) {
   cmd->add_option("--report", opts->report_dir, "Folder for the reports")->required();
   cmd->add_option("--filter", opts->filter, "Glob over case ids, e.g. 'core/Gemm*'");
   cmd->add_option("--timeout", opts->timeout_seconds, "Seconds a case may run before it is stopped and recorded as timeout")
-      ->default_val(300);
+      ->default_val(conformance::kDefaultCaseTimeout);
   cmd->add_option("--expectations", opts->expectations,
                   "Vendor expectations YAML (unsupported / xfail entries); overrides the adapter manifest's");
   // Worker mode: the parent re-executes this program with these; not for people.

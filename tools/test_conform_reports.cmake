@@ -36,3 +36,13 @@ string(JSON count LENGTH "${json}" fallbacks)
 if(NOT fallback STREQUAL "rms_norm" OR NOT count EQUAL 1)
   message(FATAL_ERROR "report.json fallbacks should be [rms_norm]: ${json}")
 endif()
+
+# Unusable options exit 2 naming the option, and write nothing.
+foreach(bad "--timeout;0" "--timeout;inf" "--timeout;1e300" "--tier;fast")
+  execute_process(COMMAND ${DSHAL} conform --device cpu:0 ${bad} --report ${OUT}/bad
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  list(GET bad 0 option)
+  if(NOT rc EQUAL 2 OR NOT err MATCHES "${option}" OR EXISTS ${OUT}/bad/report.json)
+    message(FATAL_ERROR "conform ${bad}: expected exit 2 naming ${option} and no report, got ${rc}: ${out} ${err}")
+  endif()
+endforeach()

@@ -4,9 +4,23 @@
 // inject the fault.
 #pragma once
 
+#include <sys/mman.h>
+
 #include "template.hpp"
 
 namespace dshal_faults {
+
+// A real memory fault (SIGSEGV): a load through a volatile pointer from a page mapped with no
+// access. The compiler cannot drop or rewrite it (a null dereference is undefined behaviour it may
+// turn into something else) and no signal handler can make it go away (a raise(SIGSEGV) returns
+// normally when a library such as LLVM, loaded by pocl, has a SIGSEGV handler installed; a faulting
+// load re-faults after that handler and kills the process). Returns only if mmap fails.
+inline void memory_fault() {
+  void* page = mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) return;
+  const float value = *static_cast<volatile const float*>(page);
+  (void)value;
+}
 
 // The template's table under the fault plugin's name: every slot still the template's.
 inline dshal_adapter_table derived_table(const char* name, const char* description) {

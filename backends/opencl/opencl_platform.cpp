@@ -119,7 +119,11 @@ Context::~Context() {
   if (context) clReleaseContext(context);
 }
 
-bool DeviceInfo::has_extension(const char* ext) const { return extensions.find(" " + std::string(ext) + " ") != std::string::npos; }
+bool DeviceInfo::has_extension(const char* ext) const {
+  // Built with append: GCC 12 warns (-Wrestrict, a false positive) on " " + std::string(ext).
+  const std::string padded = std::string(" ").append(ext).append(" ");
+  return extensions.find(padded) != std::string::npos;
+}
 
 const Inventory& inventory() {
   // Built once: the ICD loader's platforms do not change while a process runs. Never destroyed, so

@@ -61,8 +61,11 @@ Status Stream::gemm(const dshal_gemm_desc& in) const {
   if (ops.items.empty()) return {};  // m, n or batch == 0
   const dshal_adapter_table* t = s->device->table;
   const uint32_t native_types = s->device->props.gemm_dtypes;
+  // DSHAL_OP_GEMM came with the table revision that added stream_device_time: a smaller table's
+  // query_op was written before GEMM could be declined and is not asked.
+  const bool asks_query_op = t->query_op && has_slot(t, offsetof(dshal_adapter_table, stream_device_time));
   const bool native = (native_types & DSHAL_DTYPE_BIT(d.a.dtype)) && (native_types & DSHAL_DTYPE_BIT(d.b.dtype)) &&
-                      (!t->query_op || t->query_op(s->device->handle, DSHAL_OP_GEMM, &d) == DSHAL_OK);
+                      (!asks_query_op || t->query_op(s->device->handle, DSHAL_OP_GEMM, &d) == DSHAL_OK);
   if (native) {
     s->device->natives[DSHAL_OP_GEMM].fetch_add(1, std::memory_order_relaxed);
     return adapter_status(t, t->gemm(s->handle, &d), "gemm");

@@ -438,7 +438,8 @@ typedef struct dshal_all_to_all_desc {
 
 /* Ops that query_op is asked about and hal counts (native calls and host fallbacks): the optional
  * ops, and GEMM, which is mandatory but may still be declined per descriptor (a matrix unit without
- * f32 inputs, say). */
+ * f32 inputs, say). hal asks about DSHAL_OP_GEMM only tables whose struct_size covers
+ * stream_device_time (the revision that introduced it). */
 typedef enum dshal_op {
   DSHAL_OP_GROUPED_GEMM = 0,
   DSHAL_OP_GEMM_QUANT,

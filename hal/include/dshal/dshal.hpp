@@ -198,8 +198,9 @@ class Stream : public detail::Handle<detail::StreamObj> {
   Status wait(const Event& event) const;
   // Blocking: waits for the work enqueued so far; returns its first error.
   Status synchronize() const;
-  // Device time (ns) of the stream's completed work, measured or modelled by the adapter; host
-  // fallbacks are not included. UNSUPPORTED when the adapter does not report it.
+  // Device time (ns) of the stream's completed work, measured or modelled by the adapter. A host
+  // fallback's own compute is not in it, but the copies that stage its operands are: compare
+  // fallback_counts() around a measurement to know. UNSUPPORTED when the adapter does not report it.
   Status device_time(uint64_t* ns) const;
 };
 
