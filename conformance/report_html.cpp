@@ -1,6 +1,6 @@
-// report.html: page frame, header (verdict, tier reached), environment fingerprint, summary,
-// failures with their repro commands, and the full case table. The op matrix, graph map and charts
-// are in report_html_ops.cpp and report_html_charts.cpp.
+// report.html: page frame, header (verdict, tier reached), environment fingerprint and summary. The
+// failures and the case table are in report_html_cases.cpp, the op matrix and graph map in
+// report_html_ops.cpp, the charts in report_html_charts.cpp.
 #include "report_html.hpp"
 
 #include <map>
@@ -232,85 +232,6 @@ std::string summary(const json& r) {
   return html::section("summary", "Summary", s);
 }
 
-// The repro command: the report's, or one built from the device and case id for reports without it.
-std::string repro_block(const json& r, const json& c) {
-  const std::string given = str(c, "repro");
-  if (!given.empty()) return "<code class=\"repro\">" + esc(given) + "</code>\n";
-  std::string id = str(c, "id"), quoted;
-  for (char ch : id) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  const std::string cmd = fmt::format("dshal conform --device {} --tier {} --filter '{}' --report /tmp/dshal-repro",
-                                      text(member(r, "device"), "id", "DEVICE"), text(c, "tier", "all"), quoted);
-  return "<code class=\"repro\">" + esc(cmd) +
-         "</code><small class=\"note\">(built from the device and case id: the report has no repro field; "
-         "add DSHAL_ADAPTER_PATH for a plugin)</small>\n";
-}
-
-std::string expectation_text(const json& c) {
-  const json& e = member(c, "expectation");
-  if (!e.is_object()) return "";
-  return fmt::format("expected {} by '{}': {}", text(e, "kind", "?"), text(e, "pattern", "?"), text(e, "reason"));
-}
-
-std::string failures(const json& r) {
-  std::string s;
-  int n = 0;
-  for (const json& c : array(r, "cases")) {
-    const std::string status = str(c, "status");
-    if (!status_fails_run(status)) continue;
-    ++n;
-    s += fmt::format("<div class=\"failure\" style=\"border-left-color:{}\">\n", html::status_color(status));
-    s += fmt::format("<h3>{} <code>{}</code></h3>\n", html::status_badge(status), esc(text(c, "id", "(no id)")));
-    const std::string signal = text(c, "signal"), expectation = expectation_text(c);
-    if (!signal.empty()) s += "<p>Signal: <b>" + esc(signal) + "</b></p>\n";
-    if (!expectation.empty()) s += "<p>" + esc(expectation) + "</p>\n";
-    if (auto ratio = num(c, "error_ratio"))
-      s += "<p>Error / tolerance: <b>" + esc(html::num_text(ratio)) + "</b></p>\n";
-    const std::string message = text(c, "message");
-    s += "<pre class=\"msg\">" + esc(message.empty() ? "(no message)" : message) + "</pre>\n";
-    s += "<div>Reproduce:</div>" + repro_block(r, c);
-    s += "</div>\n";
-  }
-  if (n == 0) s = "<p>No failing case.</p>\n";
-  return html::section("failures", fmt::format("Failures ({})", n), s);
-}
-
-std::string ops_text(const json& c) {
-  const json& ops = member(c, "ops");
-  std::string o;
-  for (const char* kind : {"native", "fallback"}) {
-    std::string list;
-    for (const auto& [op, calls] : fields::counts(ops, kind))
-      list += fmt::format("{}{}×{:.0f}", list.empty() ? "" : ", ", op, calls);
-    if (!list.empty()) o += fmt::format("{}{}: {}", o.empty() ? "" : "; ", kind, list);
-  }
-  return o;
-}
-
-std::string case_table(const json& r) {
-  const std::vector<json>& cases = array(r, "cases");
-  if (cases.empty()) return html::section("cases", "All cases", "<p class=\"note\">The report has no cases.</p>\n");
-  std::string s =
-      "<table class=\"cases\"><tr><th>#</th><th>case</th><th>tier</th><th>status</th><th>error / tol</th>"
-      "<th>max abs err</th><th>nmse</th><th>tolerance</th><th>seconds</th><th>ops (calls)</th><th>message</th></tr>\n";
-  int i = 0;
-  for (const json& c : cases) {
-    std::string note = text(c, "message");
-    const std::string expectation = expectation_text(c), signal = text(c, "signal");
-    if (!signal.empty()) note = "signal " + signal + (note.empty() ? "" : ": " + note);
-    if (!expectation.empty()) note += (note.empty() ? "" : "\n") + expectation;
-    s += fmt::format(
-        "<tr><td class=\"num\">{}</td><td class=\"id\">{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>"
-        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
-        "<td>{}</td><td class=\"msgcell\">{}</td></tr>\n",
-        ++i, esc(text(c, "id")), esc(text(c, "tier")), html::status_badge(str(c, "status")),
-        esc(html::num_text(num(c, "error_ratio"))), esc(html::num_text(num(c, "max_abs_err"))), esc(html::num_text(num(c, "nmse"))),
-        esc(html::num_text(num(c, "tolerance"))), esc(html::num_text(num(c, "seconds"))), esc(ops_text(c)),
-        note.empty() ? "" : "<pre class=\"msg\">" + esc(note) + "</pre>");
-  }
-  s += "</table>\n";
-  return html::section("cases", fmt::format("All cases ({})", cases.size()), s);
-}
-
 std::string page(const json& r) {
   const std::string title = "dshal porting report: " + text(member(r, "device"), "id", "unknown device");
   std::string s = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
@@ -322,12 +243,12 @@ std::string page(const json& r) {
     s += "<section><p class=\"note\">The document is not a JSON object; there is nothing to show.</p></section>\n";
   s += environment(r);
   s += summary(r);
-  s += failures(r);
+  s += html::failures_section(r);
   s += html::op_matrix_section(r);
   s += html::graph_section(r);
   s += html::error_margin_section(r);
   s += html::perf_section(r);
-  s += case_table(r);
+  s += html::case_table_section(r);
   s += fmt::format("<footer>Generated by dshal from report.json (schema v{}). Self-contained: no script, no "
                    "network.</footer>\n",
                    esc(text(r, "schema_version", "?")));

@@ -12,5 +12,7 @@ std::string op_matrix_section(const nlohmann::json& report);    // op x dtype, a
 std::string graph_section(const nlohmann::json& report);        // the DeepSeek graph's fallback map
 std::string error_margin_section(const nlohmann::json& report); // error / tolerance per case
 std::string perf_section(const nlohmann::json& report);         // GFLOP/s and time per tier
+std::string failures_section(const nlohmann::json& report);     // failing cases with their repro commands
+std::string case_table_section(const nlohmann::json& report);   // every case
 
 }  // namespace dshal::conformance::html
