@@ -11,6 +11,7 @@ packages=(
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
   libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers
   chromium                                          # headless check of report.html (tests only)
+  libopenmpi-dev openmpi-bin                        # expert parallelism across processes
 )
 
 missing=()

@@ -1,0 +1,101 @@
+// MpiCommunicator (dshal/mpi.hpp): one MPI_Alltoallv per exchange, in a contiguous datatype of
+// elem_bytes so that counts and displacements stay in elements (and within MPI's int range for
+// 2^31 elements rather than bytes).
+#include <dshal/mpi.hpp>
+
+#include <algorithm>
+#include <climits>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace dshal {
+namespace {
+
+Status mpi_error(int code, const char* what) {
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(code, text, &len);
+  return Status(DSHAL_ERROR_INTERNAL, fmt::format("mpi all_to_all: {} failed: {}", what, std::string(text, size_t(len))));
+}
+
+// MPI's int counts and displacements, checked: each array has one entry per rank and fits.
+Status to_int(std::span<const uint64_t> v, int ranks, const char* name, std::vector<int>* out) {
+  if (v.size() != size_t(ranks))
+    return Status(DSHAL_ERROR_INVALID_ARGUMENT,
+                  fmt::format("mpi all_to_all: {} has {} entries; the communicator has {} ranks", name, v.size(), ranks));
+  out->clear();
+  for (size_t p = 0; p < v.size(); ++p) {
+    if (v[p] > uint64_t(INT_MAX))
+      return Status(DSHAL_ERROR_INVALID_ARGUMENT,
+                    fmt::format("mpi all_to_all: {}[{}] = {} elements is more than MPI's int counts hold", name, p, v[p]));
+    out->push_back(int(v[p]));
+  }
+  return {};
+}
+
+// Elements spanned by counts at displs: the extent a buffer must have.
+uint64_t extent(std::span<const uint64_t> counts, std::span<const uint64_t> displs) {
+  uint64_t end = 0;
+  for (size_t p = 0; p < counts.size(); ++p)
+    if (counts[p] > 0) end = std::max(end, displs[p] + counts[p]);
+  return end;
+}
+
+}  // namespace
+
+Status MpiCommunicator::create(MPI_Comm comm, MpiCommunicator* out) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) return Status(DSHAL_ERROR_INVALID_ARGUMENT, "mpi communicator: MPI_Init has not been called");
+  if (comm == MPI_COMM_NULL) return Status(DSHAL_ERROR_INVALID_ARGUMENT, "mpi communicator: MPI_COMM_NULL");
+  if (int rc = MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN); rc != MPI_SUCCESS)
+    return mpi_error(rc, "MPI_Comm_set_errhandler");
+  MpiCommunicator c;
+  c.comm_ = comm;
+  MPI_Comm_rank(comm, &c.rank_);
+  MPI_Comm_size(comm, &c.size_);
+  *out = c;
+  return {};
+}
+
+Status MpiCommunicator::all_to_all_host(const Stream& stream, const MpiExchange& x, const void* send, void* recv) const {
+  if (x.elem_bytes == 0 || x.elem_bytes > uint32_t(INT_MAX))
+    return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("mpi all_to_all: elem_bytes {} is not usable", x.elem_bytes));
+  std::vector<int> sc, sd, rc, rd;
+  DSHAL_RETURN_IF_ERROR(to_int(x.send_counts, size_, "send_counts", &sc));
+  DSHAL_RETURN_IF_ERROR(to_int(x.send_displs, size_, "send_displs", &sd));
+  DSHAL_RETURN_IF_ERROR(to_int(x.recv_counts, size_, "recv_counts", &rc));
+  DSHAL_RETURN_IF_ERROR(to_int(x.recv_displs, size_, "recv_displs", &rd));
+  DSHAL_RETURN_IF_ERROR(stream.synchronize());  // the device's writes into send are done
+  MPI_Datatype elem;
+  if (int e = MPI_Type_contiguous(int(x.elem_bytes), MPI_BYTE, &elem); e != MPI_SUCCESS)
+    return mpi_error(e, "MPI_Type_contiguous");
+  MPI_Type_commit(&elem);
+  const int e = MPI_Alltoallv(send, sc.data(), sd.data(), elem, recv, rc.data(), rd.data(), elem, comm_);
+  MPI_Type_free(&elem);
+  if (e != MPI_SUCCESS) return mpi_error(e, "MPI_Alltoallv");
+  return {};
+}
+
+Status MpiCommunicator::all_to_all(const Stream& stream, const MpiExchange& x, const Buffer& send, uint64_t send_offset,
+                                   const Buffer& recv, uint64_t recv_offset) const {
+  if (x.send_counts.size() != size_t(size_) || x.send_displs.size() != size_t(size_) ||
+      x.recv_counts.size() != size_t(size_) || x.recv_displs.size() != size_t(size_))
+    return Status(DSHAL_ERROR_INVALID_ARGUMENT,
+                  fmt::format("mpi all_to_all: counts and displacements need {} entries each", size_));
+  const uint64_t send_bytes = extent(x.send_counts, x.send_displs) * x.elem_bytes;
+  const uint64_t recv_bytes = extent(x.recv_counts, x.recv_displs) * x.elem_bytes;
+  std::vector<std::byte> host_send(send_bytes), host_recv(recv_bytes);
+  if (send_bytes > 0) DSHAL_RETURN_IF_ERROR(stream.copy_d2h(send, send_offset, host_send.data(), send_bytes));
+  DSHAL_RETURN_IF_ERROR(all_to_all_host(stream, x, host_send.data(), host_recv.data()));
+  // Only the ranges that arrived: the rest of recv keeps its contents, as in the device exchange.
+  for (size_t p = 0; p < x.recv_counts.size(); ++p) {
+    if (x.recv_counts[p] == 0) continue;
+    const uint64_t at = x.recv_displs[p] * x.elem_bytes;
+    DSHAL_RETURN_IF_ERROR(stream.copy_h2d(host_recv.data() + at, recv, recv_offset + at, x.recv_counts[p] * x.elem_bytes));
+  }
+  return stream.synchronize();  // host_recv is freed on return
+}
+
+}  // namespace dshal
