@@ -86,16 +86,20 @@ Status MpiCommunicator::all_to_all(const Stream& stream, const MpiExchange& x, c
                   fmt::format("mpi all_to_all: counts and displacements need {} entries each", size_));
   const uint64_t send_bytes = extent(x.send_counts, x.send_displs) * x.elem_bytes;
   const uint64_t recv_bytes = extent(x.recv_counts, x.recv_displs) * x.elem_bytes;
-  std::vector<std::byte> host_send(send_bytes), host_recv(recv_bytes);
-  if (send_bytes > 0) DSHAL_RETURN_IF_ERROR(stream.copy_d2h(send, send_offset, host_send.data(), send_bytes));
-  DSHAL_RETURN_IF_ERROR(all_to_all_host(stream, x, host_send.data(), host_recv.data()));
+  // Staging kept between exchanges: fresh pages each time would cost more than the copies.
+  if (staging_send_.size() < send_bytes) staging_send_.resize(send_bytes);
+  if (staging_recv_.size() < recv_bytes) staging_recv_.resize(recv_bytes);
+  std::byte* host_send = staging_send_.data();
+  std::byte* host_recv = staging_recv_.data();
+  if (send_bytes > 0) DSHAL_RETURN_IF_ERROR(stream.copy_d2h(send, send_offset, host_send, send_bytes));
+  DSHAL_RETURN_IF_ERROR(all_to_all_host(stream, x, host_send, host_recv));
   // Only the ranges that arrived: the rest of recv keeps its contents, as in the device exchange.
   for (size_t p = 0; p < x.recv_counts.size(); ++p) {
     if (x.recv_counts[p] == 0) continue;
     const uint64_t at = x.recv_displs[p] * x.elem_bytes;
-    DSHAL_RETURN_IF_ERROR(stream.copy_h2d(host_recv.data() + at, recv, recv_offset + at, x.recv_counts[p] * x.elem_bytes));
+    DSHAL_RETURN_IF_ERROR(stream.copy_h2d(host_recv + at, recv, recv_offset + at, x.recv_counts[p] * x.elem_bytes));
   }
-  return stream.synchronize();  // host_recv is freed on return
+  return stream.synchronize();  // the staging is reused by the next exchange
 }
 
 }  // namespace dshal

@@ -6,8 +6,10 @@
 
 #include <mpi.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include <dshal/dshal.hpp>
 
@@ -29,8 +31,9 @@ class MpiCommunicator {
   int rank() const { return rank_; }
   int size() const { return size_; }
 
-  // Device buffers: waits for the stream's work, stages send through host memory, exchanges, and
-  // copies what arrived into recv; returns when recv holds it. Blocking.
+  // Device buffers: waits for the stream's work, stages send through host memory (kept for the
+  // next exchange), exchanges, and copies what arrived into recv; returns when recv holds it.
+  // Blocking; one exchange at a time per communicator, as MPI's collectives on one comm require.
   Status all_to_all(const Stream& stream, const MpiExchange& x, const Buffer& send, uint64_t send_offset,
                     const Buffer& recv, uint64_t recv_offset) const;
 
@@ -42,6 +45,7 @@ class MpiCommunicator {
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 0;
+  mutable std::vector<std::byte> staging_send_, staging_recv_;
 };
 
 }  // namespace dshal
