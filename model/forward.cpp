@@ -133,7 +133,7 @@ Status Model::ffn_block(int64_t l, int64_t n) {
     norm.out = ten(arena_buffer_, arena_.xn_f32);
     DSHAL_RETURN_IF_ERROR(stream_.rms_norm(norm));
   }
-  if (w.moe) DSHAL_RETURN_IF_ERROR(moe(w, n));
+  if (w.moe) DSHAL_RETURN_IF_ERROR(moe(l, n));
   if (w.gate.present()) DSHAL_RETURN_IF_ERROR(mlp(w.gate, w.up, w.down, n));  // dense, or shared experts
   return Status();
 }

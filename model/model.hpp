@@ -13,6 +13,7 @@
 
 #include "model/arena.hpp"
 #include "model/checkpoint.hpp"
+#include "model/expert_parallel.hpp"
 #include "model/weights.hpp"
 
 namespace dshal::model {
@@ -23,6 +24,9 @@ struct ModelOptions {
   int64_t max_seq = 0;           // KV cache length; 0: max_position_embeddings
   int64_t max_batch_tokens = 128;  // a longer prompt is run in chunks of this many tokens
   std::function<void(uint64_t done, uint64_t total)> load_progress;  // bytes of weights placed
+  // Expert parallelism: more than one device spreads the routed experts over them (the first must
+  // be the device passed to load, which keeps everything else). Empty or one: all on that device.
+  std::vector<const Device*> expert_devices;
 };
 
 class Model {
@@ -34,6 +38,10 @@ class Model {
 
   const ModelConfig& config() const { return ckpt_->config(); }
   const WeightStats& weight_stats() const { return weights_.stats; }
+  // Under expert parallelism, the routed experts each device holds; empty otherwise.
+  std::vector<DeviceWeightStats> expert_weight_stats() const {
+    return ep_ ? ep_->device_weights() : std::vector<DeviceWeightStats>();
+  }
   uint64_t weight_bytes_per_token() const { return weights_.bytes_per_token(config()); }
   int64_t position() const { return position_; }
   int64_t max_seq() const { return max_seq_; }
@@ -51,7 +59,9 @@ class Model {
   Status attention_block(int64_t l, int64_t n);
   Status ffn_block(int64_t l, int64_t n);
   Status mlp(const Linear& gate, const Linear& up, const Linear& down, int64_t n);
-  Status moe(const LayerWeights& w, int64_t n);
+  Status moe(int64_t l, int64_t n);
+  // x += the top-k weighted sum of the expert rows in arena ey, in a fixed order.
+  Status combine(const dshal_buffer_ref& weights, const dshal_buffer_ref& perm, int64_t n);
   Status linear(const Linear& w, uint64_t m, const dshal_matrix& a, const dshal_matrix& c, float beta = 0.0f) const;
   // C_h = A_h * I for each head: copies (broadcasts when A's batch stride is 0) rope columns.
   Status copy_rope_columns(uint64_t m, uint64_t heads, const dshal_matrix& a, const dshal_matrix& c) const;
@@ -60,6 +70,7 @@ class Model {
   const Device* device_ = nullptr;
   Stream stream_;
   ModelWeights weights_;
+  std::unique_ptr<ExpertParallel> ep_;  // null on one device
   ModelOptions options_;
   Arena arena_;
   CacheLayout cache_;

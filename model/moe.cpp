@@ -1,11 +1,13 @@
 // The routed experts of a MoE layer: route -> dispatch (permute into expert order) -> experts
 // (grouped GEMMs over the permuted rows) -> combine (weighted sum back into the residual, in a fixed
-// order). The shared experts run afterwards as a plain MLP.
+// order). The shared experts run afterwards as a plain MLP. Under expert parallelism the experts
+// step runs on the devices that hold them (expert_parallel.cpp); the rest is unchanged.
 #include "model/model.hpp"
 
 namespace dshal::model {
 
-Status Model::moe(const LayerWeights& w, int64_t n) {
+Status Model::moe(int64_t l, int64_t n) {
+  const LayerWeights& w = weights_.layers[size_t(l)];
   const ModelConfig& c = config();
   const Arena& a = arena_;
   const Buffer& ab = arena_buffer_;
@@ -49,6 +51,11 @@ Status Model::moe(const LayerWeights& w, int64_t n) {
   permute.perm = ref(ab, a.perm.offset);
   DSHAL_RETURN_IF_ERROR(stream_.moe_permute(permute));
 
+  if (ep_) {
+    DSHAL_RETURN_IF_ERROR(ep_->run(l, stream_, ab, a));
+    return combine(route.topk_weights, permute.perm, n);
+  }
+
   // experts: eh = silu(xp * Wg_e^T) * (xp * Wu_e^T); ey = eh * Wd_e^T, one grouped GEMM each
   auto grouped = desc<dshal_grouped_gemm_desc>();
   grouped.groups = E;
@@ -74,16 +81,22 @@ Status Model::moe(const LayerWeights& w, int64_t n) {
   act.out = ten(ab, a.eh);
   DSHAL_RETURN_IF_ERROR(stream_.silu_mul(act));
   DSHAL_RETURN_IF_ERROR(run(w.e_down, a.eh, a.ey));
+  return combine(route.topk_weights, permute.perm, n);
+}
 
-  // combine: x[t] += sum_j weight[t][j] * ey[row of (t, j)], j in order
+// combine: x[t] += sum_j weight[t][j] * ey[row of (t, j)], j in order
+Status Model::combine(const dshal_buffer_ref& weights, const dshal_buffer_ref& perm, int64_t n) {
+  const ModelConfig& c = config();
+  const Arena& a = arena_;
+  const Buffer& ab = arena_buffer_;
   auto combine = desc<dshal_moe_unpermute_desc>();
-  combine.tokens = N;
-  combine.top_k = K;
-  combine.hidden = H;
+  combine.tokens = uint64_t(n);
+  combine.top_k = uint64_t(c.num_experts_per_tok);
+  combine.hidden = uint64_t(c.hidden_size);
   combine.accumulate = 1;
   combine.y = ten(ab, a.ey);
-  combine.perm = permute.perm;
-  combine.weights = route.topk_weights;
+  combine.perm = perm;
+  combine.weights = weights;
   combine.out = ten(ab, a.x);
   return stream_.moe_unpermute(combine);
 }

@@ -24,8 +24,9 @@ std::string layer_name(int64_t l, const std::string& rest) { return fmt::format(
 class WeightLoader {
  public:
   WeightLoader(const Checkpoint& ckpt, const Device& device, const Stream& stream, dshal_dtype act,
-               bool dry, ModelWeights* out)
-      : ckpt_(ckpt), c_(ckpt.config()), device_(device), stream_(stream), act_(act), dry_(dry), out_(out) {
+               bool dry, const WeightPart& part, ModelWeights* out)
+      : ckpt_(ckpt), c_(ckpt.config()), device_(device), stream_(stream), act_(act), dry_(dry), part_(part), out_(out) {
+    if (part_.expert_count < 0) part_.expert_count = c_.n_routed_experts - part_.first_expert;
     shared_ = (device.properties().flags & DSHAL_DEVICE_HOST_SHARED_MEMORY) != 0;
   }
 
@@ -33,6 +34,11 @@ class WeightLoader {
     progress_ = progress;
     total_ = total;
     const int64_t H = c_.hidden_size, V = c_.vocab_size;
+    if (!part_.dense) {  // routed experts only
+      out_->layers.resize(size_t(c_.num_hidden_layers));
+      for (int64_t l = 0; l < c_.num_hidden_layers; ++l) DSHAL_RETURN_IF_ERROR(routed_experts(l, &out_->layers[size_t(l)]));
+      return finish();
+    }
     DSHAL_RETURN_IF_ERROR(vector("model.embed_tokens.weight", {V, H}, "vocab_size, hidden_size", &out_->embed));
     out_->layers.resize(size_t(c_.num_hidden_layers));
     for (int64_t l = 0; l < c_.num_hidden_layers; ++l) DSHAL_RETURN_IF_ERROR(layer(l, &out_->layers[size_t(l)]));
@@ -83,11 +89,19 @@ class WeightLoader {
                                    &bias, DSHAL_DTYPE_BIT(DSHAL_DTYPE_F32)));
       w->router_bias = dshal_buffer_ref{bias.buffer, bias.offset};
     }
-    DSHAL_RETURN_IF_ERROR(experts(l, "gate_proj", I, H, &w->e_gate));
-    DSHAL_RETURN_IF_ERROR(experts(l, "up_proj", I, H, &w->e_up));
-    DSHAL_RETURN_IF_ERROR(experts(l, "down_proj", H, I, &w->e_down));
+    DSHAL_RETURN_IF_ERROR(routed_experts(l, w));
     if (c_.n_shared_experts == 0) return Status();
     return mlp(name("mlp.shared_experts."), I * c_.n_shared_experts, "moe_intermediate_size * n_shared_experts", w);
+  }
+
+  // The part's routed experts of a MoE layer (none when its range is empty).
+  Status routed_experts(int64_t l, LayerWeights* w) {
+    w->moe = c_.is_moe_layer(l);
+    if (!w->moe || part_.expert_count == 0) return Status();
+    const int64_t H = c_.hidden_size, I = c_.moe_intermediate_size;
+    DSHAL_RETURN_IF_ERROR(experts(l, "gate_proj", I, H, &w->e_gate));
+    DSHAL_RETURN_IF_ERROR(experts(l, "up_proj", I, H, &w->e_up));
+    return experts(l, "down_proj", H, I, &w->e_down);
   }
 
   Status mlp(const std::string& prefix, int64_t I, const char* why_i, LayerWeights* w) {
@@ -177,18 +191,19 @@ class WeightLoader {
   // Routed experts: in place when the checkpoint stores them at one stride (make-model does),
   // else gathered into one buffer.
   Status experts(int64_t l, const char* proj, int64_t n, int64_t k, Experts* out) {
-    const int64_t E = c_.n_routed_experts;
-    const size_t count = size_t(E);
-    std::vector<const TensorView*> w(count), s(count);
-    for (int64_t e = 0; e < E; ++e) {
+    const int64_t first = part_.first_expert, count = part_.expert_count;
+    const size_t slots = size_t(count);
+    std::vector<const TensorView*> w(slots), s(slots);
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t e = first + i;
       const std::string nm = layer_name(l, fmt::format("mlp.experts.{}.{}.weight", e, proj));
       DSHAL_RETURN_IF_ERROR(ckpt_.require(nm, {n, k}, kLinear, "n_routed_experts, moe_intermediate_size, hidden_size",
-                                          &w[size_t(e)]));
-      if (w[size_t(e)]->dtype != w[0]->dtype)
+                                          &w[size_t(i)]));
+      if (w[size_t(i)]->dtype != w[0]->dtype)
         return Status(DSHAL_ERROR_INVALID_ARGUMENT,
-                      fmt::format("{}: tensor '{}' is {} but expert 0 of the layer is {}; experts must share a dtype",
-                                  w[size_t(e)]->file, nm, w[size_t(e)]->dtype_name, w[0]->dtype_name));
-      DSHAL_RETURN_IF_ERROR(scales_of(*w[size_t(e)], n, k, &s[size_t(e)]));
+                      fmt::format("{}: tensor '{}' is {} but expert {} of the layer is {}; experts must share a dtype",
+                                  w[size_t(i)]->file, nm, w[size_t(i)]->dtype_name, first, w[0]->dtype_name));
+      DSHAL_RETURN_IF_ERROR(scales_of(*w[size_t(i)], n, k, &s[size_t(i)]));
     }
     out->n = n;
     out->k = k;
@@ -209,7 +224,7 @@ class WeightLoader {
     const bool uniform = uniform_stride(parts, &step);
     if (uniform && in_place_ok(first) && step % dtype_bytes(first.dtype) == 0) {
       *stride = step;
-      return place(first, buf, offset, uint64_t(parts.size() - 1) * step + first.bytes);
+      return place(first, buf, offset, uint64_t(parts.size() - 1) * step + first.bytes, first.bytes * parts.size());
     }
     *stride = first.bytes;
     *offset = 0;
@@ -225,17 +240,20 @@ class WeightLoader {
   bool in_place_ok(const TensorView& t) const { return shared_ && t.file_offset % dtype_bytes(t.dtype) == 0; }
 
   // One tensor (or `span` bytes from it): a view of its file's imported mapping, or a copy.
-  Status place(const TensorView& t, dshal_buffer* buf, uint64_t* offset, uint64_t span = 0) {
+  // tensor_bytes: the bytes of the tensors in the span, which may interleave others (other
+  // projections' experts); a view counts only those, so stats tell what the device reads.
+  Status place(const TensorView& t, dshal_buffer* buf, uint64_t* offset, uint64_t span = 0, uint64_t tensor_bytes = 0) {
     if (span == 0) span = t.bytes;
-    if (dry_) return advance(span);
+    if (tensor_bytes == 0) tensor_bytes = span;
+    if (dry_) return advance(tensor_bytes);
     if (in_place_ok(t)) {
       Buffer* file = nullptr;
       DSHAL_RETURN_IF_ERROR(imported(t.owner, &file));
       if (file) {
         *buf = file->handle();
         *offset = t.file_offset;
-        out_->stats.in_place_bytes += span;
-        return advance(span);
+        out_->stats.in_place_bytes += tensor_bytes;
+        return advance(tensor_bytes);
       }
     }
     Buffer b;
@@ -308,6 +326,7 @@ class WeightLoader {
   const Stream& stream_;
   dshal_dtype act_;
   bool dry_;
+  WeightPart part_;
   bool shared_ = false;
   ModelWeights* out_;
   std::map<const SafetensorsFile*, size_t> imports_;
@@ -346,11 +365,16 @@ uint64_t ModelWeights::bytes_per_token(const ModelConfig& c) const {
 }
 
 Status ModelWeights::load(const Checkpoint& ckpt, const Device& device, const Stream& stream, dshal_dtype act,
-                          const std::function<void(uint64_t, uint64_t)>& progress, ModelWeights* out) {
+                          const std::function<void(uint64_t, uint64_t)>& progress, ModelWeights* out,
+                          const WeightPart& part) {
+  const int64_t E = ckpt.config().n_routed_experts;
+  if (part.first_expert < 0 || part.first_expert > E || (part.expert_count >= 0 && part.first_expert + part.expert_count > E))
+    return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("experts [{}, +{}) are outside the {} routed experts",
+                                                            part.first_expert, part.expert_count, E));
   ModelWeights check;
-  DSHAL_RETURN_IF_ERROR(WeightLoader(ckpt, device, stream, act, /*dry=*/true, &check).load_all(nullptr, 0));
+  DSHAL_RETURN_IF_ERROR(WeightLoader(ckpt, device, stream, act, /*dry=*/true, part, &check).load_all(nullptr, 0));
   ModelWeights w;
-  DSHAL_RETURN_IF_ERROR(WeightLoader(ckpt, device, stream, act, /*dry=*/false, &w)
+  DSHAL_RETURN_IF_ERROR(WeightLoader(ckpt, device, stream, act, /*dry=*/false, part, &w)
                             .load_all(progress, check.stats.checkpoint_bytes));
   *out = std::move(w);
   return Status();

@@ -43,7 +43,8 @@ struct LayerWeights {
   Linear gate, up, down;     // dense MLP, or the shared experts of a MoE layer (absent when none)
   Linear router;             // [E][H] (mlp.gate)
   dshal_buffer_ref router_bias{};  // f32 [E] e_score_correction_bias, buffer NULL when none
-  Experts e_gate, e_up, e_down;    // [E][moe_I][H], [E][moe_I][H], [E][H][moe_I]
+  Experts e_gate, e_up, e_down;    // [E][moe_I][H], [E][moe_I][H], [E][H][moe_I]: the WeightPart's
+                                   // experts, its first expert as group 0 (n == 0 when it has none)
 };
 
 struct WeightStats {
@@ -53,13 +54,23 @@ struct WeightStats {
   uint64_t dequantized_bytes = 0; // FP8 kv_b_proj expanded for the per-head GEMMs (not counted above)
 };
 
+// Which weights one device holds: the dense part (everything but the routed experts) and a
+// contiguous range of routed experts. Expert parallelism gives the home device the dense part and
+// every device its own experts.
+struct WeightPart {
+  bool dense = true;
+  int64_t first_expert = 0;
+  int64_t expert_count = -1;  // -1: every expert from first_expert on; 0: none
+};
+
 class ModelWeights {
  public:
   // Checks every tensor against the config (name, shape, dtype) before uploading anything; errors
   // name the file and the tensor. kv_b_proj is dequantized on the host when it is FP8 (per-head
   // batched GEMMs take unquantized operands), to `act` precision. progress(done, total) in bytes.
   static Status load(const Checkpoint& ckpt, const Device& device, const Stream& stream, dshal_dtype act,
-                     const std::function<void(uint64_t, uint64_t)>& progress, ModelWeights* out);
+                     const std::function<void(uint64_t, uint64_t)>& progress, ModelWeights* out,
+                     const WeightPart& part = WeightPart());
 
   // Weight bytes one decoded token reads: every attention and dense weight, the router, top_k
   // routed and all shared experts of each MoE layer, lm_head and one embedding row. The

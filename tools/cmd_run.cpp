@@ -72,12 +72,17 @@ int run(const RunArgs& args) {
   }
   std::vector<std::string> ids;
   if (!resolve_devices(args.device.empty() ? device_spec_from_env("auto") : args.device, &ids)) return kUsage;
-  if (ids.size() != 1) {
-    std::cerr << "dshal run: --device names " << ids.size() << " devices; run takes one\n";
-    return kUsage;
-  }
-  Device device;
-  if (Status st = open_device(ids[0], &device); !st.ok()) return fail(st);
+  // Several devices: expert parallelism, the routed experts spread over them, the rest on the first.
+  for (const std::string& id : ids)
+    if (id.substr(0, id.find(':')) != ids[0].substr(0, ids[0].find(':'))) {
+      std::cerr << "dshal run: --device lists " << ids[0] << " and " << id
+                << ", devices of different adapters; mixing adapters for expert parallelism is not supported yet\n";
+      return kUsage;
+    }
+  std::vector<Device> devices(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (Status st = open_device(ids[i], &devices[i]); !st.ok()) return fail(st);
+  const Device& device = devices[0];
 
   model::ModelOptions opts;
   opts.attention = args.attn == "naive" ? model::AttentionForm::kNaive : model::AttentionForm::kAbsorbed;
@@ -85,6 +90,8 @@ int run(const RunArgs& args) {
   opts.activations = args.dtype == "f32" || (args.dtype.empty() && !has_bf16) ? DSHAL_DTYPE_F32 : DSHAL_DTYPE_BF16;
   opts.max_seq = int64_t(prompt.size()) + args.max_new_tokens;
   opts.max_batch_tokens = args.max_batch_tokens;
+  if (devices.size() > 1)
+    for (const Device& d : devices) opts.expert_devices.push_back(&d);
   auto last_print = Clock::now() - std::chrono::seconds(1);
   opts.load_progress = [&](uint64_t done, uint64_t total) {
     const auto now = Clock::now();
@@ -129,10 +136,18 @@ int run(const RunArgs& args) {
   const double decode_tps = decoded > 0 ? double(decoded) / decode_s : 0.0;
   const auto [rss, hwm] = resident_bytes();
   const model::WeightStats& ws = m->weight_stats();
+  // Weight bytes each device holds: the home device's dense part plus every device's experts.
+  std::vector<std::pair<std::string, uint64_t>> per_device;
+  const uint64_t home_bytes = ws.checkpoint_bytes + ws.dequantized_bytes;
+  const std::vector<model::DeviceWeightStats> experts = m->expert_weight_stats();
+  if (experts.empty()) per_device.push_back({device.id(), home_bytes});
+  for (size_t i = 0; i < experts.size(); ++i)
+    per_device.push_back({experts[i].device, (i == 0 ? home_bytes : 0) + experts[i].stats.checkpoint_bytes +
+                                                 experts[i].stats.dequantized_bytes});
   if (args.json) {
     nlohmann::json j;
     j["model"] = args.model;
-    j["device"] = device.id();
+    j["device"] = device.id();  // the home device
     j["dtype"] = opts.activations == DSHAL_DTYPE_F32 ? "f32" : "bf16";
     j["attn"] = opts.attention == model::AttentionForm::kNaive ? "naive" : "absorb";
     j["prompt_ids"] = prompt;
@@ -142,6 +157,12 @@ int run(const RunArgs& args) {
     j["decode_tokens_per_s"] = decode_tps;
     j["weights"] = {{"checkpoint_bytes", ws.checkpoint_bytes}, {"in_place_bytes", ws.in_place_bytes},
                     {"copied_bytes", ws.copied_bytes}, {"dequantized_bytes", ws.dequantized_bytes}};
+    j["devices"] = nlohmann::json::array();
+    for (size_t i = 0; i < per_device.size(); ++i) {
+      nlohmann::json d = {{"id", per_device[i].first}, {"weight_bytes", per_device[i].second}};
+      if (!experts.empty()) d["experts"] = {experts[i].first_expert, experts[i].first_expert + experts[i].expert_count};
+      j["devices"].push_back(d);
+    }
     j["resident_bytes"] = rss;
     j["peak_resident_bytes"] = hwm;
     std::cout << j.dump(2) << "\n";
@@ -153,6 +174,11 @@ int run(const RunArgs& args) {
     std::cout << fmt::format("weights: {:.1f} MB ({:.1f} MB in place, {:.1f} MB copied); resident {:.1f} MB, peak {:.1f} MB\n",
                              double(ws.checkpoint_bytes) / 1e6, double(ws.in_place_bytes) / 1e6,
                              double(ws.copied_bytes) / 1e6, double(rss) / 1e6, double(hwm) / 1e6);
+    if (!experts.empty()) {
+      std::cout << "weights per device:";
+      for (const auto& [id, bytes] : per_device) std::cout << fmt::format(" {} {:.1f} MB;", id, double(bytes) / 1e6);
+      std::cout << "\n";
+    }
   }
   return kOk;
 }
@@ -163,7 +189,7 @@ void add_run_command(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "Run a DeepSeek checkpoint: prefill a prompt and decode new tokens");
   cmd->add_option("--model", args->model, "Hugging Face checkpoint folder (config.json + safetensors)")->required();
-  cmd->add_option("--device", args->device, "Device id (default: DSHAL_DEVICE, else auto)");
+  cmd->add_option("--device", args->device, "Device id, or a comma list to spread the routed experts over (default: DSHAL_DEVICE, else auto)");
   cmd->add_option("--prompt-ids", args->prompt_ids, "Prompt token ids, space separated")->required();
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "Tokens to generate")->capture_default_str();
   cmd->add_option("--attn", args->attn, "MLA form")->check(CLI::IsMember({"naive", "absorb"}))->capture_default_str();
