@@ -41,6 +41,8 @@ class ExpertParallel {
   Status run(int64_t l, const Stream& home, const Buffer& arena_buffer, const Arena& arena);
 
   const std::vector<DeviceWeightStats>& device_weights() const { return device_weights_; }
+  // Routed-expert weight bytes one token reads (every expert has the same shape and dtype).
+  uint64_t routed_bytes_per_token() const { return weights_[0].routed_bytes_per_token(*config_); }
 
  private:
   struct Workspace {  // on one device, for up to max_tokens * top_k rows

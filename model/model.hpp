@@ -42,7 +42,9 @@ class Model {
   std::vector<DeviceWeightStats> expert_weight_stats() const {
     return ep_ ? ep_->device_weights() : std::vector<DeviceWeightStats>();
   }
-  uint64_t weight_bytes_per_token() const { return weights_.bytes_per_token(config()); }
+  uint64_t weight_bytes_per_token() const {
+    return weights_.bytes_per_token(config()) + (ep_ ? ep_->routed_bytes_per_token() : 0);
+  }
   int64_t position() const { return position_; }
   int64_t max_seq() const { return max_seq_; }
   // Forgets the KV cache.

@@ -359,8 +359,15 @@ uint64_t ModelWeights::bytes_per_token(const ModelConfig& c) const {
     total += bytes_of(w.q_proj) + bytes_of(w.q_a) + bytes_of(w.q_b) + bytes_of(w.kv_a) + bytes_of(w.o);
     total += uint64_t(c.num_attention_heads * (c.qk_nope_head_dim + c.v_head_dim) * c.kv_lora_rank) * dtype_bytes(w.kv_b.dtype);
     total += bytes_of(w.gate) + bytes_of(w.up) + bytes_of(w.down) + bytes_of(w.router);
-    if (w.moe) total += uint64_t(c.num_experts_per_tok) * (bytes_of(w.e_gate) + bytes_of(w.e_up) + bytes_of(w.e_down));
   }
+  return total + routed_bytes_per_token(c);
+}
+
+uint64_t ModelWeights::routed_bytes_per_token(const ModelConfig& c) const {
+  uint64_t total = 0;
+  for (const LayerWeights& w : layers)
+    if (w.moe && w.e_gate.n > 0)
+      total += uint64_t(c.num_experts_per_tok) * (bytes_of(w.e_gate) + bytes_of(w.e_up) + bytes_of(w.e_down));
   return total;
 }
 

@@ -76,6 +76,8 @@ class ModelWeights {
   // routed and all shared experts of each MoE layer, lm_head and one embedding row. The
   // denominator of "decode speed against the memory-bandwidth bound".
   uint64_t bytes_per_token(const ModelConfig& c) const;
+  // The routed experts' share of it (0 when this part holds no experts).
+  uint64_t routed_bytes_per_token(const ModelConfig& c) const;
 
   dshal_tensor embed{};       // [V][H]
   std::vector<LayerWeights> layers;
