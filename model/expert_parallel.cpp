@@ -182,8 +182,7 @@ Status ExpertParallel::run(int64_t l, const Stream& home, const Buffer& ab, cons
   for (size_t d = 0; d < D; ++d)
     if (rows_[d] > 0) DSHAL_RETURN_IF_ERROR(experts(d, l));
   DSHAL_RETURN_IF_ERROR(exchange(DSHAL_DTYPE_F32, /*dispatch=*/false));
-  DSHAL_RETURN_IF_ERROR(streams_[0].record(combined_));
-  return home.wait(combined_);
+  return streams_[0].record(combined_);
 }
 
 }  // namespace dshal::model

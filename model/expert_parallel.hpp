@@ -36,9 +36,12 @@ class ExpertParallel {
                        dshal_dtype act, int64_t max_tokens, std::unique_ptr<ExpertParallel>* out);
 
   // The experts of MoE layer l for the rows moe_permute wrote into arena.xp / arena.offsets (on
-  // `home`); writes every kept row's expert output into arena.ey. Enqueued on `home` and the
-  // per-device streams; `home` waits for the combine before anything it runs next.
+  // `home`); writes every kept row's expert output into arena.ey. Waits for the layout on the
+  // host, then enqueues on the per-device streams only: `home` may run other work meanwhile, and
+  // must call wait_for_combine before it reads arena.ey.
   Status run(int64_t l, const Stream& home, const Buffer& arena_buffer, const Arena& arena);
+  // Work enqueued on `home` after this waits for the combine of the last run.
+  Status wait_for_combine(const Stream& home) const { return home.wait(combined_); }
 
   const std::vector<DeviceWeightStats>& device_weights() const { return device_weights_; }
   // Routed-expert weight bytes one token reads (every expert has the same shape and dtype).

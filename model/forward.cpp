@@ -133,13 +133,18 @@ Status Model::ffn_block(int64_t l, int64_t n) {
     norm.out = ten(arena_buffer_, arena_.xn_f32);
     DSHAL_RETURN_IF_ERROR(stream_.rms_norm(norm));
   }
-  if (w.moe) DSHAL_RETURN_IF_ERROR(moe(l, n));
-  if (w.gate.present()) DSHAL_RETURN_IF_ERROR(mlp(w.gate, w.up, w.down, n));  // dense, or shared experts
-  return Status();
+  if (w.moe) return moe(l, n);  // routed, then shared experts
+  return mlp(w.gate, w.up, w.down, n);
 }
 
 // x += down(silu(gate(xn)) * up(xn))
 Status Model::mlp(const Linear& gate, const Linear& up, const Linear& down, int64_t n) {
+  DSHAL_RETURN_IF_ERROR(mlp_hidden(gate, up, n));
+  return mlp_down(down, n);
+}
+
+// act_out = silu(gate(xn)) * up(xn)
+Status Model::mlp_hidden(const Linear& gate, const Linear& up, int64_t n) {
   const Arena& a = arena_;
   const Buffer& ab = arena_buffer_;
   const uint64_t N = uint64_t(n), I = uint64_t(gate.n);
@@ -151,8 +156,12 @@ Status Model::mlp(const Linear& gate, const Linear& up, const Linear& down, int6
   act.gate = ten(ab, a.gate);
   act.up = ten(ab, a.up);
   act.out = ten(ab, a.act_out);
-  DSHAL_RETURN_IF_ERROR(stream_.silu_mul(act));
-  return linear(down, N, mat(ab, a.act_out), mat(ab, a.x), 1.0f);
+  return stream_.silu_mul(act);
+}
+
+// x += act_out * down^T
+Status Model::mlp_down(const Linear& down, int64_t n) {
+  return linear(down, uint64_t(n), mat(arena_buffer_, arena_.act_out), mat(arena_buffer_, arena_.x), 1.0f);
 }
 
 }  // namespace dshal::model

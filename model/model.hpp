@@ -61,6 +61,9 @@ class Model {
   Status attention_block(int64_t l, int64_t n);
   Status ffn_block(int64_t l, int64_t n);
   Status mlp(const Linear& gate, const Linear& up, const Linear& down, int64_t n);
+  Status mlp_hidden(const Linear& gate, const Linear& up, int64_t n);  // the MLP up to its down projection
+  Status mlp_down(const Linear& down, int64_t n);                     // x += its down projection
+  // x += routed experts, then x += shared experts (when the layer has them).
   Status moe(int64_t l, int64_t n);
   // x += the top-k weighted sum of the expert rows in arena ey, in a fixed order.
   Status combine(const dshal_buffer_ref& weights, const dshal_buffer_ref& perm, int64_t n);

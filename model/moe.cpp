@@ -1,7 +1,8 @@
 // The routed experts of a MoE layer: route -> dispatch (permute into expert order) -> experts
 // (grouped GEMMs over the permuted rows) -> combine (weighted sum back into the residual, in a fixed
 // order). The shared experts run afterwards as a plain MLP. Under expert parallelism the experts
-// step runs on the devices that hold them (expert_parallel.cpp); the rest is unchanged.
+// step runs on the devices that hold them (expert_parallel.cpp), and the shared experts' first
+// half overlaps it on the home device.
 #include "model/model.hpp"
 
 namespace dshal::model {
@@ -53,7 +54,14 @@ Status Model::moe(int64_t l, int64_t n) {
 
   if (ep_) {
     DSHAL_RETURN_IF_ERROR(ep_->run(l, stream_, ab, a));
-    return combine(route.topk_weights, permute.perm, n);
+    // While the rows travel and the experts run elsewhere, the home stream computes the shared
+    // experts up to their down projection; x then gets the routed sum and the shared output in
+    // the same order as on one device.
+    const bool shared = w.gate.present();
+    if (shared) DSHAL_RETURN_IF_ERROR(mlp_hidden(w.gate, w.up, n));
+    DSHAL_RETURN_IF_ERROR(ep_->wait_for_combine(stream_));
+    DSHAL_RETURN_IF_ERROR(combine(route.topk_weights, permute.perm, n));
+    return shared ? mlp_down(w.down, n) : Status();
   }
 
   // experts: eh = silu(xp * Wg_e^T) * (xp * Wu_e^T); ey = eh * Wd_e^T, one grouped GEMM each
@@ -81,7 +89,8 @@ Status Model::moe(int64_t l, int64_t n) {
   act.out = ten(ab, a.eh);
   DSHAL_RETURN_IF_ERROR(stream_.silu_mul(act));
   DSHAL_RETURN_IF_ERROR(run(w.e_down, a.eh, a.ey));
-  return combine(route.topk_weights, permute.perm, n);
+  DSHAL_RETURN_IF_ERROR(combine(route.topk_weights, permute.perm, n));
+  return w.gate.present() ? mlp(w.gate, w.up, w.down, n) : Status();  // shared experts
 }
 
 // combine: x[t] += sum_j weight[t][j] * ey[row of (t, j)], j in order
