@@ -155,6 +155,7 @@ int run(const RunArgs& args) {
     j["load_seconds"] = load_s;
     j["prefill_tokens_per_s"] = prefill_tps;
     j["decode_tokens_per_s"] = decode_tps;
+    // The home device's weights (under expert parallelism without the routed experts: see "devices").
     j["weights"] = {{"checkpoint_bytes", ws.checkpoint_bytes}, {"in_place_bytes", ws.in_place_bytes},
                     {"copied_bytes", ws.copied_bytes}, {"dequantized_bytes", ws.dequantized_bytes}};
     j["devices"] = nlohmann::json::array();
