@@ -1,6 +1,7 @@
 // Expert parallelism in one process: placement of the routed experts over the devices, the layout
 // pass, dispatch and combine with Communicator::all_to_all, and each device's grouped GEMMs.
 #include "model/expert_parallel.hpp"
+#include "model/expert_ffn.hpp"
 
 #include "host/dtype.hpp"  // header-only element sizes, no device access
 
@@ -104,30 +105,8 @@ Status ExpertParallel::experts(size_t d, int64_t l) {
   // Host memory read when the copy runs: rewritten only after the next layout pass, which follows
   // this layer's combine on every device.
   DSHAL_RETURN_IF_ERROR(s.copy_h2d(local_offsets_[d].data(), b, ws.offsets.offset, local_offsets_[d].size() * 4));
-  auto grouped = desc<dshal_grouped_gemm_desc>();
-  grouped.groups = uint64_t(experts_per_device_);
-  grouped.m = rows_[d];
-  grouped.offsets = ref(b, ws.offsets.offset);
-  auto run = [&](const Experts& e, const Slot& in, const Slot& out) {
-    grouped.n = uint64_t(e.n);
-    grouped.k = uint64_t(e.k);
-    grouped.a = mat(b, in);
-    grouped.w = e.w;
-    grouped.w_group_stride_bytes = e.w_stride;
-    grouped.scales_group_stride_bytes = e.scales_stride;
-    grouped.c = mat(b, out);
-    return s.grouped_gemm(grouped);
-  };
-  DSHAL_RETURN_IF_ERROR(run(w.e_gate, ws.xp, ws.eg));
-  DSHAL_RETURN_IF_ERROR(run(w.e_up, ws.xp, ws.eu));
-  auto act = desc<dshal_silu_mul_desc>();
-  act.rows = rows_[d];
-  act.cols = uint64_t(config_->moe_intermediate_size);
-  act.gate = ten(b, ws.eg);
-  act.up = ten(b, ws.eu);
-  act.out = ten(b, ws.eh);
-  DSHAL_RETURN_IF_ERROR(s.silu_mul(act));
-  return run(w.e_down, ws.eh, ws.ey);
+  return expert_ffn(s, b, w, uint64_t(experts_per_device_), rows_[d], uint64_t(config_->moe_intermediate_size),
+                    ref(b, ws.offsets.offset), {ws.xp, ws.eg, ws.eu, ws.eh, ws.ey});
 }
 
 Status ExpertParallel::run(int64_t l, const Stream& home, const Buffer& ab, const Arena& a) {

@@ -3,6 +3,7 @@
 // order). The shared experts run afterwards as a plain MLP. Under expert parallelism the experts
 // step runs on the devices that hold them (expert_parallel.cpp), and the shared experts' first
 // half overlaps it on the home device.
+#include "model/expert_ffn.hpp"
 #include "model/model.hpp"
 
 namespace dshal::model {
@@ -64,31 +65,7 @@ Status Model::moe(int64_t l, int64_t n) {
     return shared ? mlp_down(w.down, n) : Status();
   }
 
-  // experts: eh = silu(xp * Wg_e^T) * (xp * Wu_e^T); ey = eh * Wd_e^T, one grouped GEMM each
-  auto grouped = desc<dshal_grouped_gemm_desc>();
-  grouped.groups = E;
-  grouped.m = N * K;
-  grouped.offsets = permute.expert_offsets;
-  auto run = [&](const Experts& e, const Slot& in, const Slot& out) {
-    grouped.n = uint64_t(e.n);
-    grouped.k = uint64_t(e.k);
-    grouped.a = mat(ab, in);
-    grouped.w = e.w;
-    grouped.w_group_stride_bytes = e.w_stride;
-    grouped.scales_group_stride_bytes = e.scales_stride;
-    grouped.c = mat(ab, out);
-    return stream_.grouped_gemm(grouped);
-  };
-  DSHAL_RETURN_IF_ERROR(run(w.e_gate, a.xp, a.eg));
-  DSHAL_RETURN_IF_ERROR(run(w.e_up, a.xp, a.eu));
-  auto act = desc<dshal_silu_mul_desc>();
-  act.rows = N * K;
-  act.cols = MI;
-  act.gate = ten(ab, a.eg);
-  act.up = ten(ab, a.eu);
-  act.out = ten(ab, a.eh);
-  DSHAL_RETURN_IF_ERROR(stream_.silu_mul(act));
-  DSHAL_RETURN_IF_ERROR(run(w.e_down, a.eh, a.ey));
+  DSHAL_RETURN_IF_ERROR(expert_ffn(stream_, ab, w, E, N * K, MI, permute.expert_offsets, {a.xp, a.eg, a.eu, a.eh, a.ey}));
   DSHAL_RETURN_IF_ERROR(combine(route.topk_weights, permute.perm, n));
   return w.gate.present() ? mlp(w.gate, w.up, w.down, n) : Status();  // shared experts
 }
