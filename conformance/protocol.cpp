@@ -32,17 +32,11 @@ void EventWriter::send(const nlohmann::json& event) const {
 }
 
 nlohmann::json properties_to_json(const dshal_device_properties& p) {
-  return {{"name", p.name},
-          {"vendor", p.vendor},
-          {"driver_version", p.driver_version},
-          {"memory_bytes", p.memory_bytes},
-          {"max_alloc_bytes", p.max_alloc_bytes},
-          {"max_buffer_range", p.max_buffer_range},
-          {"alignment", p.alignment},
-          {"compute_units", p.compute_units},
-          {"gemm_dtypes", p.gemm_dtypes},
-          {"storage_dtypes", p.storage_dtypes},
-          {"flags", p.flags}};
+  nlohmann::json j = property_fields(p);
+  j["gemm_dtypes"] = p.gemm_dtypes;  // masks: properties_from_json restores them exactly
+  j["storage_dtypes"] = p.storage_dtypes;
+  j["flags"] = p.flags;
+  return j;
 }
 
 dshal_device_properties properties_from_json(const nlohmann::json& j) {

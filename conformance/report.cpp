@@ -33,18 +33,12 @@ json counts(const OpCounts& c) {
 
 json device_json(const Report& r) {
   const dshal_device_properties& p = r.device.properties;
-  return {{"id", r.device.id},
-          {"backend", r.device.backend},
-          {"name", p.name},
-          {"vendor", p.vendor},
-          {"driver_version", p.driver_version},
-          {"memory_bytes", p.memory_bytes},
-          {"max_alloc_bytes", p.max_alloc_bytes},
-          {"max_buffer_range", p.max_buffer_range},
-          {"alignment", p.alignment},
-          {"compute_units", p.compute_units},
-          {"dtypes", dtype_names(p.gemm_dtypes)},
-          {"storage_dtypes", dtype_names(p.storage_dtypes)}};
+  json j = property_fields(p);
+  j["id"] = r.device.id;
+  j["backend"] = r.device.backend;
+  j["dtypes"] = dtype_names(p.gemm_dtypes);
+  j["storage_dtypes"] = dtype_names(p.storage_dtypes);
+  return j;
 }
 
 json environment_json(const Environment& e) {
@@ -88,6 +82,17 @@ json case_json(const CaseResult& c) {
 
 bool status_fails_run(const std::string& s) {
   return s == "failed" || s == "claims-support-but-fails" || s == "xpass" || s == "crashed" || s == "timeout";
+}
+
+json property_fields(const dshal_device_properties& p) {
+  return {{"name", p.name},
+          {"vendor", p.vendor},
+          {"driver_version", p.driver_version},
+          {"memory_bytes", p.memory_bytes},
+          {"max_alloc_bytes", p.max_alloc_bytes},
+          {"max_buffer_range", p.max_buffer_range},
+          {"alignment", p.alignment},
+          {"compute_units", p.compute_units}};
 }
 
 std::string summary_key(const std::string& status) {

@@ -95,6 +95,11 @@ struct Report {
 
 std::string dtype_list(uint32_t mask);  // "f32,f16,bf16"
 
+// A device's descriptive properties as JSON (name, vendor, driver version, memory and limits,
+// compute units): the fields report.json, `dshal devices --json` and the worker protocol share.
+// Each adds its own id and dtype fields.
+nlohmann::json property_fields(const dshal_device_properties& p);
+
 // The report.json document (schema version 2); report.html is rendered from it too.
 nlohmann::json to_json(const Report& r);
 

@@ -26,19 +26,13 @@ int run_devices(bool json) {
     j["devices"] = nlohmann::json::array();
     for (const DeviceInfo& d : devices) {
       const dshal_device_properties& p = d.properties;
-      j["devices"].push_back({{"id", d.id},
-                              {"backend", d.backend},
-                              {"name", p.name},
-                              {"vendor", p.vendor},
-                              {"driver_version", p.driver_version},
-                              {"memory_bytes", p.memory_bytes},
-                              {"max_alloc_bytes", p.max_alloc_bytes},
-                              {"max_buffer_range", p.max_buffer_range},
-                              {"alignment", p.alignment},
-                              {"compute_units", p.compute_units},
-                              {"gemm_dtypes", conformance::dtype_list(p.gemm_dtypes)},
-                              {"storage_dtypes", conformance::dtype_list(p.storage_dtypes)},
-                              {"host_shared_memory", bool(p.flags & DSHAL_DEVICE_HOST_SHARED_MEMORY)}});
+      nlohmann::json dev = conformance::property_fields(p);
+      dev["id"] = d.id;
+      dev["backend"] = d.backend;
+      dev["gemm_dtypes"] = conformance::dtype_list(p.gemm_dtypes);
+      dev["storage_dtypes"] = conformance::dtype_list(p.storage_dtypes);
+      dev["host_shared_memory"] = bool(p.flags & DSHAL_DEVICE_HOST_SHARED_MEMORY);
+      j["devices"].push_back(std::move(dev));
     }
     j["unavailable"] = nlohmann::json::array();
     for (const BackendInfo& b : backends)
