@@ -8,7 +8,7 @@
 #include "model/model.hpp"
 
 namespace dshal::model {
-Status Model::forward(std::span<const int32_t> ids, bool all_rows, std::vector<float>* logits) {
+Status Model::check_ids(std::span<const int32_t> ids) const {
   const ModelConfig& c = config();
   for (size_t i = 0; i < ids.size(); ++i)
     if (ids[i] < 0 || ids[i] >= c.vocab_size)
@@ -17,6 +17,11 @@ Status Model::forward(std::span<const int32_t> ids, bool all_rows, std::vector<f
   if (position_ + int64_t(ids.size()) > max_seq_)
     return Status(DSHAL_ERROR_INVALID_ARGUMENT,
                   fmt::format("{} tokens after position {} exceed the KV cache of {} tokens", ids.size(), position_, max_seq_));
+  return Status();
+}
+
+Status Model::forward(std::span<const int32_t> ids, bool all_rows, std::vector<float>* logits) {
+  DSHAL_RETURN_IF_ERROR(check_ids(ids));
   logits->clear();
   const int64_t chunk = options_.max_batch_tokens;
   for (size_t start = 0; start < ids.size(); start += size_t(chunk)) {

@@ -44,11 +44,8 @@ Status Model::load(const std::filesystem::path& dir, const Device& device, const
                               c.max_position_embeddings, (dir / "config.json").string()));
   DSHAL_RETURN_IF_ERROR(device.create_stream(&m->stream_));
   WeightPart home_part;  // everything, or under expert parallelism everything but the routed experts
-  if (options.expert_devices.size() > 1) {
-    if (options.expert_devices[0] != &device)
-      return Status(DSHAL_ERROR_INVALID_ARGUMENT, "expert_devices[0] must be the device the model is loaded on");
-    DSHAL_RETURN_IF_ERROR(ExpertParallel::create(*m->ckpt_, options.expert_devices, options.activations,
-                                                 options.max_batch_tokens, &m->ep_));
+  if (options.routed_experts) {
+    DSHAL_RETURN_IF_ERROR(options.routed_experts(*m->ckpt_, &m->ep_));
     home_part.expert_count = 0;
   }
   DSHAL_RETURN_IF_ERROR(ModelWeights::load(*m->ckpt_, device, m->stream_, options.activations, options.load_progress,

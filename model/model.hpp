@@ -13,7 +13,7 @@
 
 #include "model/arena.hpp"
 #include "model/checkpoint.hpp"
-#include "model/expert_parallel.hpp"
+#include "model/routed_experts.hpp"
 #include "model/weights.hpp"
 
 namespace dshal::model {
@@ -24,9 +24,9 @@ struct ModelOptions {
   int64_t max_seq = 0;           // KV cache length; 0: max_position_embeddings
   int64_t max_batch_tokens = 128;  // a longer prompt is run in chunks of this many tokens
   std::function<void(uint64_t done, uint64_t total)> load_progress;  // bytes of weights placed
-  // Expert parallelism: more than one device spreads the routed experts over them (the first must
-  // be the device passed to load, which keeps everything else). Empty or one: all on that device.
-  std::vector<const Device*> expert_devices;
+  // Expert parallelism: when set, the routed experts live elsewhere (ExpertParallel over devices of
+  // this process, MpiExperts over ranks) and the device passed to load keeps everything else.
+  RoutedExpertsFactory routed_experts;
 };
 
 class Model {
@@ -37,8 +37,9 @@ class Model {
                      std::unique_ptr<Model>* out);
 
   const ModelConfig& config() const { return ckpt_->config(); }
+  const ModelOptions& options() const { return options_; }
   const WeightStats& weight_stats() const { return weights_.stats; }
-  // Under expert parallelism, the routed experts each device holds; empty otherwise.
+  // Under expert parallelism, the routed experts each device of this process holds; empty otherwise.
   std::vector<DeviceWeightStats> expert_weight_stats() const {
     return ep_ ? ep_->device_weights() : std::vector<DeviceWeightStats>();
   }
@@ -54,6 +55,8 @@ class Model {
   // [rows][vocab] f32: one row per id when all_rows, else the last id's row only. Ids are checked
   // against vocab_size and the cache length first (INVALID_ARGUMENT, nothing run).
   Status forward(std::span<const int32_t> ids, bool all_rows, std::vector<float>* logits);
+  // The checks forward makes before it runs anything.
+  Status check_ids(std::span<const int32_t> ids) const;
 
  private:
   Model() = default;
@@ -75,7 +78,7 @@ class Model {
   const Device* device_ = nullptr;
   Stream stream_;
   ModelWeights weights_;
-  std::unique_ptr<ExpertParallel> ep_;  // null on one device
+  std::unique_ptr<RoutedExperts> ep_;  // null when this device holds every expert
   ModelOptions options_;
   Arena arena_;
   CacheLayout cache_;

@@ -16,7 +16,7 @@ Status mpi_error(int code, const char* what) {
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
   MPI_Error_string(code, text, &len);
-  return Status(DSHAL_ERROR_INTERNAL, fmt::format("mpi all_to_all: {} failed: {}", what, std::string(text, size_t(len))));
+  return Status(DSHAL_ERROR_INTERNAL, fmt::format("mpi: {} failed: {}", what, std::string(text, size_t(len))));
 }
 
 // MPI's int counts and displacements, checked: each array has one entry per rank and fits.
@@ -75,6 +75,13 @@ Status MpiCommunicator::all_to_all_host(const Stream& stream, const MpiExchange&
   const int e = MPI_Alltoallv(send, sc.data(), sd.data(), elem, recv, rc.data(), rd.data(), elem, comm_);
   MPI_Type_free(&elem);
   if (e != MPI_SUCCESS) return mpi_error(e, "MPI_Alltoallv");
+  return {};
+}
+
+Status MpiCommunicator::broadcast_host(void* data, uint64_t bytes, int root) const {
+  if (bytes > uint64_t(INT_MAX))
+    return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("mpi broadcast: {} bytes is more than MPI's int counts hold", bytes));
+  if (int e = MPI_Bcast(data, int(bytes), MPI_BYTE, root, comm_); e != MPI_SUCCESS) return mpi_error(e, "MPI_Bcast");
   return {};
 }
 

@@ -42,6 +42,9 @@ class MpiCommunicator {
   // in place, without staging. Blocking.
   Status all_to_all_host(const Stream& stream, const MpiExchange& x, const void* send, void* recv) const;
 
+  // Host bytes from rank `root` to every rank (MPI_Bcast). Blocking.
+  Status broadcast_host(void* data, uint64_t bytes, int root) const;
+
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 0;
