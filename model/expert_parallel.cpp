@@ -18,12 +18,6 @@ Status ExpertParallel::create(const Checkpoint& ckpt, std::span<const Device* co
                   fmt::format("n_routed_experts = {} is not divisible by the {} devices listed; list a number of "
                               "devices that divides {}",
                               E, D, E));
-  for (const Device* d : devices)
-    if (d->backend() != devices[0]->backend())
-      return Status(DSHAL_ERROR_INVALID_ARGUMENT,
-                    fmt::format("devices {} and {} are of different adapters; mixing adapters for expert parallelism "
-                                "is not supported yet",
-                                devices[0]->id(), d->id()));
   std::unique_ptr<ExpertParallel> ep(new ExpertParallel());
   ep->config_ = &c;
   ep->act_ = act;

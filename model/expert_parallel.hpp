@@ -1,10 +1,11 @@
 // Expert parallelism in one process: the routed experts of every MoE layer spread evenly over
-// several devices of one adapter (expert e on device e / (E / D)); everything else stays on the
+// several devices (expert e on device e / (E / D)); everything else stays on the
 // home device (devices[0]), where the sequence lives. Per MoE layer, DeepEP-style: a layout pass
 // over the permuted rows (rows per device and per expert), dispatch of each device's contiguous
 // range of rows with all_to_all, the grouped GEMMs of each device's own experts, and a combine
 // all_to_all back into the home arena in the same expert order, so the weighted sum that follows
-// sees exactly the rows a single device would have computed.
+// sees exactly the rows a single device would have computed. Devices of different adapters exchange
+// through host memory (hal stages the all_to_all, blocking).
 #pragma once
 
 #include <dshal/dshal.hpp>
@@ -23,7 +24,7 @@ class ExpertParallel final : public RoutedExperts {
  public:
   // Places each device's experts (devices[0] is the home device) and sizes per-device workspaces
   // for max_tokens * top_k rows. INVALID_ARGUMENT when n_routed_experts is not divisible by the
-  // number of devices, or the devices are of different adapters.
+  // number of devices.
   static Status create(const Checkpoint& ckpt, std::span<const Device* const> devices, dshal_dtype act,
                        int64_t max_tokens, std::unique_ptr<RoutedExperts>* out);
 

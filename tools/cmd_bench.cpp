@@ -203,12 +203,19 @@ int run_bench(const std::string& device_spec, bool json, const std::string& shap
       std::cerr << "dshal bench: --dtypes: '" << t << "' is not one of f32, f16, bf16, fp8, int4\n";
       return kUsage;
     }
-  Device dev;
-  Stream str;
-  if (Status st = open_device(ids[0], &dev); !st.ok() || !(st = dev.create_stream(&str)).ok()) {
-    std::cerr << "dshal bench: " << st.to_string() << "\n";
-    return kFailed;
+  if (ids.size() > 1 && !decode) {
+    std::cerr << "dshal bench: --device lists " << ids.size()
+              << " devices; several devices are for --model (decode as the routed experts spread over them)\n";
+    return kUsage;
   }
+  std::vector<Device> devices(ids.size());
+  Stream str;
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (Status st = open_device(ids[i], &devices[i]); !st.ok() || (i == 0 && !(st = devices[0].create_stream(&str)).ok())) {
+      std::cerr << "dshal bench: " << st.to_string() << "\n";
+      return kFailed;
+    }
+  const Device& dev = devices[0];
   nlohmann::json j;
   j["device"] = ids[0];
   j["device_name"] = dev.properties().name;
@@ -246,11 +253,15 @@ int run_bench(const std::string& device_spec, bool json, const std::string& shap
   j["dispatch_us"] = dispatch_us(dev, str);
   if (decode) {
     nlohmann::json d;
-    if (Status st = bench_decode(dev, *decode, j["stream_read_gbps"].get<double>(), &d); !st.ok()) {
+    const double read_gbps = j["stream_read_gbps"].get<double>();
+    Status st = ids.size() > 1 ? bench_decode_by_devices(devices, *decode, read_gbps, &d)
+                               : bench_decode(devices, *decode, read_gbps, &d);
+    if (!st.ok()) {
       std::cerr << "dshal bench: " << st.message() << "\n";
       return st.code() == DSHAL_ERROR_INVALID_ARGUMENT || st.code() == DSHAL_ERROR_NOT_FOUND ? kUsage : kFailed;
     }
-    j["decode"] = d;
+    if (ids.size() > 1) j["decode_by_devices"] = d;
+    j["decode"] = ids.size() > 1 ? d[0] : d;  // one device
   }
   if (json) {
     std::cout << j.dump(2) << "\n";
@@ -272,14 +283,7 @@ int run_bench(const std::string& device_spec, bool json, const std::string& shap
                  "'- (host)': ran as a host fallback\n";
   std::cout << fmt::format("copy (d2d, read+write): {:.1f} GB/s\nhost STREAM read: {:.1f} GB/s\none queued tiny op: {:.2f} us\n",
                            j["copy_gbps"].get<double>(), j["stream_read_gbps"].get<double>(), j["dispatch_us"].get<double>());
-  if (decode) {
-    const nlohmann::json& d = j["decode"];
-    std::cout << fmt::format("model: prefill {:.1f} tokens/s, decode {:.2f} tokens/s x {:.1f} MB of weights per token = "
-                             "{:.1f} GB/s = {:.2f} x STREAM read\n",
-                             d["prefill_tokens_per_s"].get<double>(), d["decode_tokens_per_s"].get<double>(),
-                             double(d["weight_bytes_per_token"].get<uint64_t>()) / 1e6,
-                             d["decode_weight_read_gbps"].get<double>(), d["decode_bandwidth_ratio"].get<double>());
-  }
+  if (decode) print_decode(j);
   return kOk;
 }
 

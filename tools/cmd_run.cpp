@@ -22,19 +22,13 @@ int run(const RunArgs& args) {
   if (!parse_prompt(args, std::cerr, &prompt)) return kUsage;
   std::vector<std::string> ids;
   if (!resolve_devices(args.device.empty() ? device_spec_from_env("auto") : args.device, &ids)) return kUsage;
-  // Several devices: expert parallelism, the routed experts spread over them, the rest on the first.
-  for (const std::string& id : ids)
-    if (id.substr(0, id.find(':')) != ids[0].substr(0, ids[0].find(':'))) {
-      std::cerr << "dshal run: --device lists " << ids[0] << " and " << id
-                << ", devices of different adapters; mixing adapters for expert parallelism is not supported yet\n";
-      return kUsage;
-    }
   std::vector<Device> devices(ids.size());
   for (size_t i = 0; i < ids.size(); ++i)
     if (Status st = open_device(ids[i], &devices[i]); !st.ok()) return fail(st);
   const Device& device = devices[0];
 
   model::ModelOptions opts = model_options(args, device, prompt.size(), /*progress=*/true);
+  // Several devices: expert parallelism, the routed experts spread over them, the rest on the first.
   if (devices.size() > 1) {
     std::vector<const Device*> list;
     for (const Device& d : devices) list.push_back(&d);

@@ -10,6 +10,7 @@
 #include "objects.hpp"
 #include "operands.hpp"
 #include "registry.hpp"
+#include "staged_all_to_all.hpp"
 
 namespace dshal {
 using namespace detail;
@@ -94,7 +95,7 @@ void detail::release(EventObj* e) {
 
 void detail::release(CommObj* c) {
   unregister_live(c);
-  c->table->comm_destroy(c->handle);
+  if (c->table) c->table->comm_destroy(c->handle);
   for (DeviceObj* d : c->devices) drop(d);
   delete c;
 }
@@ -323,17 +324,18 @@ Status Communicator::create(std::span<const Device* const> devices, Communicator
   for (size_t i = 0; i < devices.size(); ++i) {
     DeviceObj* d = devices[i] ? devices[i]->get() : nullptr;
     if (!d) return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("communicator: device {} is an empty handle", i));
-    if (!objs.empty() && d->table != objs[0]->table)
-      return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("communicator: {} and {} belong to different adapters", objs[0]->id, d->id));
     for (DeviceObj* o : objs)
       if (o->handle == d->handle || o->id == d->id)
         return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("communicator: {} is listed twice", d->id));
     objs.push_back(d);
     handles.push_back(d->handle);
   }
+  // One adapter: its own exchange. Several: staged through host memory by hal (table NULL).
   const dshal_adapter_table* t = objs[0]->table;
+  for (DeviceObj* d : objs)
+    if (d->table != t) t = nullptr;
   dshal_comm h = nullptr;
-  DSHAL_RETURN_IF_ERROR(adapter_status(t, t->comm_create(handles.data(), uint32_t(handles.size()), &h), "comm_create"));
+  if (t) DSHAL_RETURN_IF_ERROR(adapter_status(t, t->comm_create(handles.data(), uint32_t(handles.size()), &h), "comm_create"));
   auto* c = new CommObj{kCommMagic, t, h, objs};
   for (DeviceObj* d : objs) retain(d);
   register_live(c);
@@ -394,6 +396,7 @@ Status Communicator::all_to_all(const dshal_all_to_all_desc& in) const {
   }
   dshal_all_to_all_desc d = in;
   d.ranks = ranks.data();
+  if (!c->table) return staged_all_to_all(*c, d);
   return adapter_status(c->table, c->table->all_to_all(c->handle, &d), op);
 }
 

@@ -72,7 +72,7 @@ struct EventObj {
 
 struct CommObj {
   uint32_t magic = kCommMagic;
-  const dshal_adapter_table* table = nullptr;
+  const dshal_adapter_table* table = nullptr;  // NULL: devices of several adapters, staged by hal
   dshal_comm handle = nullptr;
   std::vector<DeviceObj*> devices;
 };

@@ -212,7 +212,8 @@ class Event : public detail::Handle<detail::EventObj> {
   Status synchronize() const;
 };
 
-// A group of devices of one adapter that exchange data with all_to_all.
+// A group of devices that exchange data with all_to_all: the adapter's own exchange when they are
+// of one adapter; staged through host memory, blocking, when they are of several.
 class Communicator : public detail::Handle<detail::CommObj> {
  public:
   using Handle::Handle;
