@@ -111,7 +111,9 @@ const std::vector<Adapter>& adapters() {
   std::call_once(once, [] {
     std::vector<std::string> names;
     for (const BuiltinAdapter& b : builtin_adapters()) {
-      all.push_back(admitted(b.name, b.negotiate));
+      std::string why = filtered_out(b.name);
+      if (why.empty() && b.probe) why = b.probe();
+      all.push_back(why.empty() ? negotiate(b.name, b.negotiate) : unavailable(b.name, std::move(why)));
       all.back().vendor = "dshal project";
       if (all.back().table) all.back().description = all.back().table->description;
       names.push_back(b.name);

@@ -23,6 +23,8 @@ struct Adapter {
 struct BuiltinAdapter {
   const char* name;
   dshal_adapter_negotiate_fn negotiate;
+  // Asked before negotiate: why the adapter has no device, or "" to go on (NULL: always go on).
+  std::string (*probe)() = nullptr;
 };
 std::span<const BuiltinAdapter> builtin_adapters();
 

@@ -1,0 +1,27 @@
+// Descriptor operands (adapter handles) -> the device addresses kernels take (hd.hpp's Rows).
+#pragma once
+
+#include "cuda.hpp"
+#include "hd.hpp"
+
+namespace dshal::cuda::kernels {
+
+inline Rows rows_of(const dshal_tensor& t) { return {at(t.buffer, t.offset), t.dtype, t.ld}; }
+inline MutRows mut_rows_of(const dshal_tensor& t) { return {at(t.buffer, t.offset), t.dtype, t.ld}; }
+
+#if defined(__CUDACC__)
+// A launch of body over shape on stream s; the body gets (blockIdx, threadIdx, blockDim, args).
+template <class Args, void (*Body)(Index3, Index3, Index3, const Args&)>
+__global__ void run_body(Args a) {
+  Body({blockIdx.x, blockIdx.y, blockIdx.z}, {threadIdx.x, threadIdx.y, threadIdx.z},
+       {blockDim.x, blockDim.y, blockDim.z}, a);
+}
+template <class Args, void (*Body)(Index3, Index3, Index3, const Args&)>
+gpuError_t launch(gpuStream_t s, const LaunchShape& shape, const Args& a) {
+  run_body<Args, Body><<<dim3(shape.grid.x, shape.grid.y, shape.grid.z), dim3(shape.block.x, shape.block.y, shape.block.z),
+                         0, s>>>(a);
+  return gpuGetLastError();
+}
+#endif
+
+}  // namespace dshal::cuda::kernels

@@ -1,0 +1,15 @@
+// The launchers of backends/cuda's kernels (the .cu files), callable from host C++: each turns a
+// validated descriptor into its kernel's arguments, launches on the stream and returns the launch
+// error (gpuSuccess when queued).
+#pragma once
+
+#include <dshal/adapter.h>
+
+#include "gpu_shim.hpp"
+
+namespace dshal::cuda::kernels {
+
+gpuError_t launch_rms_norm(gpuStream_t s, const dshal_rms_norm_desc& d);
+gpuError_t launch_silu_mul(gpuStream_t s, const dshal_silu_mul_desc& d);
+
+}  // namespace dshal::cuda::kernels
