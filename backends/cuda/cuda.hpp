@@ -72,6 +72,9 @@ struct Stream {
   Device* device = nullptr;
   gpuStream_t stream = nullptr;
   std::unique_ptr<StagingPool> staging = std::make_unique<StagingPool>();
+  // backend::kStatusWords int32 words in device memory where kernels report bad device-resident
+  // input (kernels/hd.hpp report_status); read and cleared by stream_synchronize.
+  int32_t* status = nullptr;
 };
 
 struct Event {

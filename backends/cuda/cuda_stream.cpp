@@ -1,6 +1,7 @@
 // Streams (non-blocking CUDA streams) and events (timing disabled). A stream error surfaces at its
 // next synchronize, as the runtime reports sticky and asynchronous errors there.
 #include "cuda.hpp"
+#include "device_status.hpp"
 
 namespace dshal::cuda {
 namespace {
@@ -13,6 +14,11 @@ dshal_status stream_create(dshal_device device, dshal_stream* out) {
     auto s = std::make_unique<Stream>();
     s->device = d;
     DSHAL_GPU(gpuStreamCreateWithFlags(&s->stream, gpuStreamNonBlocking));
+    void* words = nullptr;
+    DSHAL_GPU(gpuMallocAsync(&words, backend::kStatusWords * sizeof(int32_t), s->stream));
+    DSHAL_GPU(gpuMemsetAsync(words, 0, backend::kStatusWords * sizeof(int32_t), s->stream));
+    DSHAL_GPU(gpuStreamSynchronize(s->stream));
+    s->status = static_cast<int32_t*>(words);
     *out = reinterpret_cast<dshal_stream>(s.release());
     return DSHAL_OK;
   });
@@ -23,7 +29,16 @@ dshal_status stream_synchronize(dshal_stream stream) {
     Stream* s = as_stream(stream);
     if (dshal_status st = use(s->device); st != DSHAL_OK) return st;
     DSHAL_GPU(gpuStreamSynchronize(s->stream));
-    return DSHAL_OK;
+    // A kernel's report of bad input is returned once, then cleared.
+    int32_t words[backend::kStatusWords] = {};
+    DSHAL_GPU(gpuMemcpyAsync(words, s->status, sizeof words, gpuMemcpyDeviceToHost, s->stream));
+    DSHAL_GPU(gpuStreamSynchronize(s->stream));
+    std::string message;
+    const dshal_status reported = backend::status_from_words(words, &message);
+    if (reported == DSHAL_OK) return DSHAL_OK;
+    DSHAL_GPU(gpuMemsetAsync(s->status, 0, sizeof words, s->stream));
+    DSHAL_GPU(gpuStreamSynchronize(s->stream));
+    return fail(reported, message);
   });
 }
 
@@ -32,6 +47,8 @@ dshal_status stream_destroy(dshal_stream stream) {
     std::unique_ptr<Stream> s(as_stream(stream));
     if (dshal_status st = use(s->device); st != DSHAL_OK) return st;
     const gpuError_t pending = gpuStreamSynchronize(s->stream);
+    gpuFreeAsync(s->status, s->stream);
+    gpuStreamSynchronize(s->stream);
     gpuStreamDestroy(s->stream);
     return pending == gpuSuccess ? DSHAL_OK : gpu_fail(pending, "cudaStreamSynchronize");
   });

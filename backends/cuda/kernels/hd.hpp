@@ -109,6 +109,20 @@ DSHAL_HD inline void store(void* p, dshal_dtype t, uint64_t i, float v) {
 }
 DSHAL_HD inline uint64_t elem_bytes(dshal_dtype t) { return t == DSHAL_DTYPE_F32 || t == DSHAL_DTYPE_I32 ? 4 : t == DSHAL_DTYPE_F16 || t == DSHAL_DTYPE_BF16 ? 2 : 1; }
 
+// Bad device-resident input found while running (an embedding id, a rope position, group offsets):
+// the first report of a launch's threads wins; codes and words as in backends/device_status.hpp.
+DSHAL_HD inline void report_status(int32_t* words, int32_t code, int32_t a, int32_t b, int32_t c) {
+#if defined(__CUDA_ARCH__)
+  if (atomicCAS(words, 0, code) != 0) return;
+#else
+  if (words[0] != 0) return;
+  words[0] = code;
+#endif
+  words[1] = a;
+  words[2] = b;
+  words[3] = c;
+}
+
 // A row-major [rows][ld] operand: its base address (byte offset applied) and dtype.
 struct Rows {
   const void* base = nullptr;

@@ -5,11 +5,12 @@
 
 #include <dshal/adapter.h>
 
-#include "gpu_shim.hpp"
+#include "cuda.hpp"
 
 namespace dshal::cuda::kernels {
 
-gpuError_t launch_rms_norm(gpuStream_t s, const dshal_rms_norm_desc& d);
-gpuError_t launch_silu_mul(gpuStream_t s, const dshal_silu_mul_desc& d);
+// Launched on s.stream; kernels that check device-resident input report into s.status.
+gpuError_t launch_rms_norm(const Stream& s, const dshal_rms_norm_desc& d);
+gpuError_t launch_silu_mul(const Stream& s, const dshal_silu_mul_desc& d);
 
 }  // namespace dshal::cuda::kernels
