@@ -4,6 +4,7 @@
 #include <dshal/dshal.hpp>
 
 #include "commands.hpp"
+#include "conform_absent.hpp"
 #include "runner.hpp"
 
 namespace dshal::cli {
@@ -27,7 +28,13 @@ void add_conform_command(CLI::App& app, int* exit_code, const char* argv0) {
   cmd->add_flag("--worker-perf", opts->worker_perf)->group("");
   cmd->callback([=] {
     std::vector<std::string> ids;
-    if (!resolve_devices(device->empty() ? device_spec_from_env("auto") : *device, &ids)) {
+    const std::string spec = device->empty() ? device_spec_from_env("auto") : *device;
+    // A backend without a device here (cuda without a GPU): its reason goes into the report folder.
+    if (write_absent_reports(spec, opts->report_dir)) {
+      *exit_code = kUsage;
+      return;
+    }
+    if (!resolve_devices(spec, &ids)) {
       *exit_code = kUsage;
       return;
     }
