@@ -1,4 +1,4 @@
-// rms_norm and silu_mul slots. Each optional op's slot returns at once for an empty shape (hal then
+// rms_norm, silu_mul, gemm_quant and grouped_gemm slots. Each optional op's slot returns at once for an empty shape (hal then
 // lists no operand and the handles are not the backend's) and launches its kernel (cuda_ops.hpp).
 #include "cuda_ops.hpp"
 #include "kernels/launch.hpp"
@@ -16,11 +16,23 @@ dshal_status silu_mul(dshal_stream stream, const dshal_silu_mul_desc* d) {
   return run_kernel(stream, "silu_mul", [&](const Stream& s) { return kernels::launch_silu_mul(s, *d); });
 }
 
+dshal_status gemm_quant(dshal_stream stream, const dshal_gemm_quant_desc* d) {
+  if (d->m == 0 || d->n == 0) return DSHAL_OK;
+  return run_kernel(stream, "gemm_quant", [&](const Stream& s) { return kernels::launch_gemm_quant(s, *d); });
+}
+
+dshal_status grouped_gemm(dshal_stream stream, const dshal_grouped_gemm_desc* d) {
+  if (d->m == 0 || d->n == 0 || d->groups == 0) return DSHAL_OK;
+  return run_kernel(stream, "grouped_gemm", [&](const Stream& s) { return kernels::launch_grouped_gemm(s, *d); });
+}
+
 }  // namespace
 
 void fill_kernel_slots(dshal_adapter_table* t) {
   t->rms_norm = rms_norm;
   t->silu_mul = silu_mul;
+  t->gemm_quant = gemm_quant;
+  t->grouped_gemm = grouped_gemm;
 }
 
 }  // namespace dshal::cuda

@@ -8,6 +8,8 @@ namespace dshal::cuda::kernels {
 
 inline Rows rows_of(const dshal_tensor& t) { return {at(t.buffer, t.offset), t.dtype, t.ld}; }
 inline MutRows mut_rows_of(const dshal_tensor& t) { return {at(t.buffer, t.offset), t.dtype, t.ld}; }
+inline Rows rows_of(const dshal_matrix& m) { return {at(m.buffer, m.offset), m.dtype, m.ld}; }
+inline MutRows mut_rows_of(const dshal_matrix& m) { return {at(m.buffer, m.offset), m.dtype, m.ld}; }
 
 #if defined(__CUDACC__)
 // A launch of body over shape on stream s; the body gets (blockIdx, threadIdx, blockDim, args).
