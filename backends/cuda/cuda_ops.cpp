@@ -1,4 +1,4 @@
-// rms_norm, silu_mul, gemm_quant and grouped_gemm slots. Each optional op's slot returns at once for an empty shape (hal then
+// rms_norm, silu_mul, gemm_quant, grouped_gemm and attention slots. Each optional op's slot returns at once for an empty shape (hal then
 // lists no operand and the handles are not the backend's) and launches its kernel (cuda_ops.hpp).
 #include "cuda_ops.hpp"
 #include "kernels/launch.hpp"
@@ -26,6 +26,11 @@ dshal_status grouped_gemm(dshal_stream stream, const dshal_grouped_gemm_desc* d)
   return run_kernel(stream, "grouped_gemm", [&](const Stream& s) { return kernels::launch_grouped_gemm(s, *d); });
 }
 
+dshal_status attention(dshal_stream stream, const dshal_attention_desc* d) {
+  if (d->q_len == 0 || d->heads == 0 || d->v_dim == 0) return DSHAL_OK;
+  return run_kernel(stream, "attention", [&](const Stream& s) { return kernels::launch_attention(s, *d); });
+}
+
 }  // namespace
 
 void fill_kernel_slots(dshal_adapter_table* t) {
@@ -33,6 +38,7 @@ void fill_kernel_slots(dshal_adapter_table* t) {
   t->silu_mul = silu_mul;
   t->gemm_quant = gemm_quant;
   t->grouped_gemm = grouped_gemm;
+  t->attention = attention;
 }
 
 }  // namespace dshal::cuda

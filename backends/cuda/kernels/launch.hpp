@@ -14,5 +14,6 @@ gpuError_t launch_rms_norm(const Stream& s, const dshal_rms_norm_desc& d);
 gpuError_t launch_silu_mul(const Stream& s, const dshal_silu_mul_desc& d);
 gpuError_t launch_gemm_quant(const Stream& s, const dshal_gemm_quant_desc& d);
 gpuError_t launch_grouped_gemm(const Stream& s, const dshal_grouped_gemm_desc& d);  // checks the offsets too
+gpuError_t launch_attention(const Stream& s, const dshal_attention_desc& d);
 
 }  // namespace dshal::cuda::kernels
