@@ -17,8 +17,9 @@ struct ElementwiseArgs {
 inline LaunchShape elementwise_shape(const ElementwiseArgs& a) { return cover_1d(a.n); }
 // Element i of out from element i of a (and b), in f32 as hal/host/ops/elementwise.cpp: each thread
 // reads its element before writing it, so out may alias a or b. A cast to the same type copies bits
-// (NaN payloads kept), for any type (INT4, I32 and U8 too). Otherwise it reads f32 / f16 / bf16 / fp8 / i32 / u8 and writes f32 / f16 / bf16 / fp8,
-// the types the host kernel takes (hal itself passes only the first three).
+// (NaN payloads kept), for any type (INT4, I32 and U8 too). Otherwise it reads f32 / f16 / bf16 /
+// fp8 / i32 / u8 and writes f32 / f16 / bf16 / fp8, the types the host kernel takes (hal itself
+// passes only f32 / f16 / bf16).
 DSHAL_HD inline void elementwise_thread(Index3 block, Index3 thread, Index3 block_dim, const ElementwiseArgs& a) {
   const uint64_t i = flat_x(block, thread, block_dim);
   if (i >= a.n) return;
