@@ -21,7 +21,7 @@ inline dshal_status status_from_words(const int32_t w[kStatusWords], std::string
     case 0:
       return DSHAL_OK;
     case 1:  // DSHAL_STATUS_EMBEDDING_ID
-      *message = "embedding: ids[" + std::to_string(w[1]) + "] = " + std::to_string(w[2]) + " is outside [0, vocab " +
+      *message = "embedding: ids[" + std::to_string(w[1]) + "] = " + std::to_string(w[2]) + " is outside [0, vocab = " +
                  std::to_string(w[3]) + ")";
       return DSHAL_ERROR_INVALID_ARGUMENT;
     case 2:  // DSHAL_STATUS_GROUP_OFFSETS

@@ -2,6 +2,7 @@
 // plugin ABI's name: hal's cuda probe (backends/cuda_probe.cpp) loads it only when the runtime
 // reports a device.
 #include "cuda.hpp"
+#include "kernels/rows_launch.hpp"
 
 namespace dshal::cuda {
 namespace {
@@ -28,6 +29,7 @@ dshal_adapter_table make_table() {
   fill_gemm_slots(&t);
   fill_comm_slots(&t);
   fill_kernel_slots(&t);
+  fill_rows_slots(&t);
   t.query_op = query_op;
   return t;
 }

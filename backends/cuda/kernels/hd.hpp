@@ -83,7 +83,7 @@ DSHAL_HD inline float f16_to_f32(uint16_t h) {
 }
 DSHAL_HD inline uint16_t f32_to_f16(float f) {
   const uint32_t u = f32_to_bits(f), sign = (u >> 16) & 0x8000u, abs = u & 0x7fffffffu;
-  if (abs > 0x7f800000u) return uint16_t(sign | 0x7e00u);         // NaN
+  if (abs > 0x7f800000u) return uint16_t(sign | 0x7e00u | ((abs >> 13) & 0x3ffu));  // NaN: quiet, payload kept
   if (abs >= 0x477ff000u) return uint16_t(sign | 0x7c00u);        // rounds to infinity
   if (abs < 0x38800000u) {                                       // below the smallest normal half
     const uint32_t shift = 126u - (abs >> 23);                    // 14 .. 126

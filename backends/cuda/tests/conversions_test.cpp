@@ -22,9 +22,7 @@ TEST(Conversions, FloatToHalfAndBfloatRounding) {
     for (uint32_t lo : {0x0000u, 0x0001u, 0x0fffu, 0x1000u, 0x1001u, 0x7fffu, 0x8000u, 0x8001u, 0xffffu}) {
       const float f = bits_to_f32((hi << 16) | lo);
       ASSERT_EQ(f32_to_bf16(f), ::dshal::f32_to_bf16(f)) << std::hex << ((hi << 16) | lo);
-      if (!std::isnan(f)) {
-        ASSERT_EQ(f32_to_f16(f), ::dshal::f32_to_f16(f)) << std::hex << ((hi << 16) | lo);
-      }
+      ASSERT_EQ(f32_to_f16(f), ::dshal::f32_to_f16(f)) << std::hex << ((hi << 16) | lo);
     }
 }
 
