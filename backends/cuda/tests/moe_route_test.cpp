@@ -25,6 +25,9 @@ struct RouteCase {
   uint64_t pad;    // logits ld = experts + pad
 };
 
+// gtest names a failing case by this rather than by the struct's bytes.
+void PrintTo(const RouteCase& c, std::ostream* os) { *os << c.name; }
+
 class MoeRoute : public testing::TestWithParam<RouteCase> {};
 
 std::vector<float> logits_of(const RouteCase& c, uint64_t ld) {
@@ -117,6 +120,8 @@ INSTANTIATE_TEST_SUITE_P(
         RouteCase{"NegativeGroupLimited", 6, 32, 8, SG, GL, 4, 2, 0, 1.0f, 2, 0, 0},
         RouteCase{"NegativeNoauxTc", 6, 32, 8, SG, TC, 4, 2, 0, 1.0f, 2, 0, 0},
         RouteCase{"NanSigmoidNoauxTc", 12, 64, 8, SG, TC, 8, 4, 1, 2.5f, 1, 2, 0},
+        // A NaN first in a group: the group's max stays NaN (std::max keeps its first argument).
+        RouteCase{"NanSigmoidGroupLimited", 12, 64, 8, SG, GL, 8, 4, 0, 1.0f, 0, 2, 0},
         RouteCase{"NanSoftmaxGreedy", 3, 16, 4, SM, GR, 1, 1, 1, 1.0f, 0, 2, 0},
         // topk_group == n_group keeps every group: plain greedy (dshal_moe_route_groups() == 1).
         RouteCase{"GroupsKeepAll", 7, 64, 8, SG, TC, 4, 4, 1, 1.0f, 1, 0, 5},
