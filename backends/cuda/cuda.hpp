@@ -104,6 +104,8 @@ void fill_stream_slots(dshal_adapter_table* t);   // cuda_stream.cpp: streams, e
 void fill_gemm_slots(dshal_adapter_table* t);     // cuda_gemm.cpp: gemm (cuBLASLt)
 dshal_status query_gemm(const dshal_gemm_desc& d);  // DSHAL_OK when cuBLASLt takes it
 void fill_comm_slots(dshal_adapter_table* t);     // cuda_comm.cpp: NCCL all_to_all
-void fill_kernel_slots(dshal_adapter_table* t);   // cuda_ops.cpp: the optional ops' kernels
+void fill_kernel_slots(dshal_adapter_table* t);   // cuda_ops.cpp: norm, silu, GEMM kernels, attention
+void fill_rows_slots(dshal_adapter_table* t);     // cuda_rows_ops.cpp: rope, softmax, elementwise, embedding
+void fill_moe_slots(dshal_adapter_table* t);      // cuda_moe_ops.cpp: moe_route, moe_permute, moe_unpermute
 
 }  // namespace dshal::cuda

@@ -2,7 +2,6 @@
 // plugin ABI's name: hal's cuda probe (backends/cuda_probe.cpp) loads it only when the runtime
 // reports a device.
 #include "cuda.hpp"
-#include "kernels/rows_launch.hpp"
 
 namespace dshal::cuda {
 namespace {
@@ -30,6 +29,7 @@ dshal_adapter_table make_table() {
   fill_comm_slots(&t);
   fill_kernel_slots(&t);
   fill_rows_slots(&t);
+  fill_moe_slots(&t);
   t.query_op = query_op;
   return t;
 }

@@ -16,9 +16,3 @@ gpuError_t launch_elementwise(const Stream& s, const dshal_elementwise_desc& d);
 gpuError_t launch_embedding(const Stream& s, const dshal_embedding_desc& d);
 
 }  // namespace dshal::cuda::kernels
-
-namespace dshal::cuda {
-// cuda_rows_ops.cpp: the rope, softmax, elementwise and embedding slots (cuda_adapter.cpp calls it
-// beside fill_kernel_slots).
-void fill_rows_slots(dshal_adapter_table* t);
-}  // namespace dshal::cuda
