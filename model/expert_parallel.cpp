@@ -40,6 +40,14 @@ Status ExpertParallel::create(const Checkpoint& ckpt, std::span<const Device* co
   return Status();
 }
 
+RoutedExpertsFactory ExpertParallel::factory(std::span<const Device> devices, dshal_dtype act, int64_t max_tokens) {
+  std::vector<const Device*> list;
+  for (const Device& d : devices) list.push_back(&d);
+  return [list, act, max_tokens](const Checkpoint& ckpt, std::unique_ptr<RoutedExperts>* out) {
+    return create(ckpt, list, act, max_tokens, out);
+  };
+}
+
 std::vector<DeviceWeightStats> ExpertParallel::device_weights() const {
   std::vector<DeviceWeightStats> out;
   for (const ExpertWeights& p : parts_) out.push_back(p.stats);

@@ -27,6 +27,9 @@ class ExpertParallel final : public RoutedExperts {
   // number of devices.
   static Status create(const Checkpoint& ckpt, std::span<const Device* const> devices, dshal_dtype act,
                        int64_t max_tokens, std::unique_ptr<RoutedExperts>* out);
+  // For ModelOptions::routed_experts: create over devices (they must outlive the load) with the
+  // options' activations and chunk length.
+  static RoutedExpertsFactory factory(std::span<const Device> devices, dshal_dtype act, int64_t max_tokens);
 
   // Waits for the layout on the host, then enqueues on the per-device streams only.
   Status run(int64_t l, const Stream& home, const Buffer& arena_buffer, const Arena& arena) override;

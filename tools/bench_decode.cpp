@@ -20,14 +20,8 @@ Status bench_decode(std::span<const Device> devices, const DecodeBenchArgs& args
   model::ModelOptions opts;
   opts.activations = args.dtype == "f32" ? DSHAL_DTYPE_F32 : DSHAL_DTYPE_BF16;
   opts.max_seq = args.prompt_len + args.new_tokens;
-  if (devices.size() > 1) {
-    std::vector<const Device*> list;
-    for (const Device& d : devices) list.push_back(&d);
-    opts.routed_experts = [list, act = opts.activations, rows = opts.max_batch_tokens](
-                              const model::Checkpoint& ckpt, std::unique_ptr<model::RoutedExperts>* experts) {
-      return model::ExpertParallel::create(ckpt, list, act, rows, experts);
-    };
-  }
+  if (devices.size() > 1)
+    opts.routed_experts = model::ExpertParallel::factory(devices, opts.activations, opts.max_batch_tokens);
   std::fprintf(stderr, "  model %s on %zu device(s): loading ...\n", args.model.c_str(), devices.size());
   std::unique_ptr<model::Model> m;
   DSHAL_RETURN_IF_ERROR(model::Model::load(args.model, devices[0], opts, &m));

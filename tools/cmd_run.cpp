@@ -29,14 +29,8 @@ int run(const RunArgs& args) {
 
   model::ModelOptions opts = model_options(args, device, prompt.size(), /*progress=*/true);
   // Several devices: expert parallelism, the routed experts spread over them, the rest on the first.
-  if (devices.size() > 1) {
-    std::vector<const Device*> list;
-    for (const Device& d : devices) list.push_back(&d);
-    opts.routed_experts = [list, act = opts.activations, rows = opts.max_batch_tokens](
-                              const model::Checkpoint& ckpt, std::unique_ptr<model::RoutedExperts>* out) {
-      return model::ExpertParallel::create(ckpt, list, act, rows, out);
-    };
-  }
+  if (devices.size() > 1)
+    opts.routed_experts = model::ExpertParallel::factory(devices, opts.activations, opts.max_batch_tokens);
   const auto t_load = Clock::now();
   std::unique_ptr<model::Model> m;
   if (Status st = model::Model::load(args.model, device, opts, &m); !st.ok()) return fail(st);
