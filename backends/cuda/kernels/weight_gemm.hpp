@@ -10,22 +10,6 @@
 
 namespace dshal::cuda::kernels {
 
-// OCP fp8 e4m3fn, by bits: bias 7, no infinities, S.1111.111 is NaN.
-DSHAL_HD inline float fp8_e4m3_to_f32(uint8_t v) {
-  const uint32_t sign = uint32_t(v >> 7) << 31, exp = (v >> 3) & 0xfu, man = v & 0x7u;
-  if (exp == 0xf && man == 0x7) return bits_to_f32(sign | 0x7fc00000u);
-  if (exp == 0) {
-    const float mag = float(man) * (1.0f / 512.0f);  // man/8 * 2^-6
-    return sign ? -mag : mag;
-  }
-  return bits_to_f32(sign | ((exp + 120u) << 23) | (man << 20));
-}
-
-DSHAL_HD inline int int4_at(const uint8_t* p, uint64_t i) {
-  const int nib = (p[i / 2] >> ((i & 1) * 4)) & 0xf;
-  return nib >= 8 ? nib - 16 : nib;
-}
-
 // W[N][K] of one group, as dshal_weight describes it.
 struct WeightView {
   const void* w = nullptr;
