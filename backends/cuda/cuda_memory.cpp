@@ -84,6 +84,22 @@ dshal_status buffer_free(dshal_buffer buffer) {
   });
 }
 
+// bytes written by write() into a pinned chunk, then copied to dst on the stream; the chunk returns
+// to the pool once the copy ran (or at once when it could not be queued).
+template <class Write>
+dshal_status staged_h2d(Stream* s, dshal_buffer dst, uint64_t dst_offset, uint64_t bytes, Write&& write) {
+  gpuError_t e = gpuSuccess;
+  std::byte* chunk = s->staging->take(bytes, &e);
+  if (!chunk) return gpu_fail(e, "cudaMallocHost (staging)");
+  write(chunk);
+  if ((e = gpuMemcpyAsync(at(dst, dst_offset), chunk, bytes, gpuMemcpyHostToDevice, s->stream)) != gpuSuccess) {
+    s->staging->give_back(chunk);
+    return gpu_fail(e, "cudaMemcpyAsync (staged)");
+  }
+  DSHAL_GPU(gpuLaunchHostFunc(s->stream, finish_staged_copy, new StagedCopy{s->staging.get(), chunk}));
+  return DSHAL_OK;
+}
+
 dshal_status copy_h2d(dshal_stream stream, const void* src, dshal_buffer dst, uint64_t dst_offset, uint64_t bytes) {
   return guarded([&] {
     Stream* s = as_stream(stream);
@@ -92,14 +108,7 @@ dshal_status copy_h2d(dshal_stream stream, const void* src, dshal_buffer dst, ui
       DSHAL_GPU(gpuMemcpyAsync(at(dst, dst_offset), src, bytes, gpuMemcpyHostToDevice, s->stream));
       return DSHAL_OK;
     }
-    gpuError_t e = gpuSuccess;
-    std::byte* chunk = s->staging->take(bytes, &e);
-    if (!chunk) return gpu_fail(e, "cudaMallocHost (staging)");
-    std::memcpy(chunk, src, bytes);
-    DSHAL_GPU(gpuMemcpyAsync(at(dst, dst_offset), chunk, bytes, gpuMemcpyHostToDevice, s->stream));
-    auto* done = new StagedCopy{s->staging.get(), chunk};
-    DSHAL_GPU(gpuLaunchHostFunc(s->stream, finish_staged_copy, done));
-    return DSHAL_OK;
+    return staged_h2d(s, dst, dst_offset, bytes, [&](std::byte* chunk) { std::memcpy(chunk, src, bytes); });
   });
 }
 
@@ -114,9 +123,11 @@ dshal_status copy_d2h(dshal_stream stream, dshal_buffer src, uint64_t src_offset
     gpuError_t e = gpuSuccess;
     std::byte* chunk = s->staging->take(bytes, &e);
     if (!chunk) return gpu_fail(e, "cudaMallocHost (staging)");
-    DSHAL_GPU(gpuMemcpyAsync(chunk, at(src, src_offset), bytes, gpuMemcpyDeviceToHost, s->stream));
-    auto* done = new StagedCopy{s->staging.get(), chunk, dst, bytes};
-    DSHAL_GPU(gpuLaunchHostFunc(s->stream, finish_staged_copy, done));
+    if ((e = gpuMemcpyAsync(chunk, at(src, src_offset), bytes, gpuMemcpyDeviceToHost, s->stream)) != gpuSuccess) {
+      s->staging->give_back(chunk);
+      return gpu_fail(e, "cudaMemcpyAsync (staged)");
+    }
+    DSHAL_GPU(gpuLaunchHostFunc(s->stream, finish_staged_copy, new StagedCopy{s->staging.get(), chunk, dst, bytes}));
     return DSHAL_OK;
   });
 }
@@ -144,16 +155,10 @@ dshal_status fill(dshal_stream stream, dshal_buffer dst, uint64_t offset, uint64
       DSHAL_GPU(gpuMemsetAsync(at(dst, offset), int(word & 0xff), bytes, s->stream));
       return DSHAL_OK;
     }
-    // A wider pattern: written once on the host, then copied (staged) into place.
-    std::vector<std::byte> host(bytes);
-    for (uint64_t i = 0; i < bytes; i += pattern_bytes) std::memcpy(host.data() + i, pattern, pattern_bytes);
-    gpuError_t e = gpuSuccess;
-    std::byte* chunk = s->staging->take(bytes, &e);
-    if (!chunk) return gpu_fail(e, "cudaMallocHost (staging)");
-    std::memcpy(chunk, host.data(), bytes);
-    DSHAL_GPU(gpuMemcpyAsync(at(dst, offset), chunk, bytes, gpuMemcpyHostToDevice, s->stream));
-    DSHAL_GPU(gpuLaunchHostFunc(s->stream, finish_staged_copy, new StagedCopy{s->staging.get(), chunk}));
-    return DSHAL_OK;
+    // A wider pattern: repeated into a pinned chunk, then copied into place.
+    return staged_h2d(s, dst, offset, bytes, [&](std::byte* chunk) {
+      for (uint64_t i = 0; i < bytes; i += pattern_bytes) std::memcpy(chunk + i, pattern, pattern_bytes);
+    });
   });
 }
 

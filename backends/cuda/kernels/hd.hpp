@@ -145,6 +145,24 @@ DSHAL_HD inline void store(void* p, dshal_dtype t, uint64_t i, float v) {
 }
 DSHAL_HD inline uint64_t elem_bytes(dshal_dtype t) { return t == DSHAL_DTYPE_F32 || t == DSHAL_DTYPE_I32 ? 4 : t == DSHAL_DTYPE_F16 || t == DSHAL_DTYPE_BF16 ? 2 : 1; }
 
+// a * b and a + b rounded on their own. nvcc contracts a * b + c into one FMA by default, which
+// rounds differently from hal/host (built without FMA); __fmul_rn / __fadd_rn are never contracted.
+// Bodies whose results must be the host's bit for bit use these.
+DSHAL_HD inline float mul_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+DSHAL_HD inline float add_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+
 // Bad device-resident input found while running (an embedding id, a rope position, group offsets):
 // the first report of a launch's threads wins; codes and words as in backends/device_status.hpp.
 DSHAL_HD inline void report_status(int32_t* words, int32_t code, int32_t a, int32_t b, int32_t c) {

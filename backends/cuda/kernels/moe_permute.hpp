@@ -95,16 +95,6 @@ DSHAL_HD inline void moe_unpermute_invert_thread(Index3 block, Index3 thread, In
   if (s >= 0 && uint64_t(s) < slots) a.row_of[s] = int32_t(p);
 }
 
-// w * v + acc rounded twice, as the host (built without FMA) computes it: nvcc would otherwise fuse
-// the two into one FMA and the sums would differ from the host's in the last bit.
-DSHAL_HD inline float moe_mul_add(float acc, float w, float v) {
-#if defined(__CUDA_ARCH__)
-  return __fadd_rn(acc, __fmul_rn(w, v));
-#else
-  return acc + w * v;
-#endif
-}
-
 // Launch 3, a thread per element (t, h): out[t][h] = (accumulate ? out[t][h] : 0) + the sum over
 // j = 0 .. top_k-1 in order of weights[t][j] * y[row_of[t * top_k + j]][h], in f32.
 inline LaunchShape moe_unpermute_shape(const MoeUnpermuteArgs& a) { return cover_1d(a.tokens * a.hidden); }
@@ -117,7 +107,7 @@ DSHAL_HD inline void moe_unpermute_thread(Index3 block, Index3 thread, Index3 bl
   for (uint64_t j = 0; j < a.top_k; ++j) {
     const int32_t p = a.row_of[t * a.top_k + j];
     if (p < 0) continue;
-    acc = moe_mul_add(acc, a.weights[t * a.top_k + j], load(a.y.row(uint64_t(p)), a.y.dtype, h));
+    acc = add_rn(acc, mul_rn(a.weights[t * a.top_k + j], load(a.y.row(uint64_t(p)), a.y.dtype, h)));
   }
   store(out, a.out.dtype, h, acc);
 }

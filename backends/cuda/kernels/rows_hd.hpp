@@ -1,21 +1,10 @@
-// Helpers the rope / softmax / elementwise / embedding bodies need beyond hd.hpp (kept here so
-// hd.hpp stays untouched): a product nvcc may not fuse into an FMA, a bit copy of one element, the
-// fp8 e4m3 conversions and a load that also reads I32 / U8 (as hal/host/dtype.hpp's load_f32).
+// Helpers the rope / softmax / elementwise / embedding bodies need beyond hd.hpp: a bit copy of one
+// element, and loads and stores that also handle FP8 / I32 / U8 (as hal/host/dtype.hpp's load_f32).
 #pragma once
 
 #include "hd.hpp"
 
 namespace dshal::cuda::kernels {
-
-// a * b rounded on its own. nvcc contracts a * b - c into one FMA by default, which would round
-// differently from hal/host (built for baseline x86-64, no FMA); __fmul_rn is never contracted.
-DSHAL_HD inline float mul_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
 
 // Element i of src copied to element j of dst, bits unchanged (a same-type gather or cast keeps
 // NaN payloads, which a round trip through f32 would not for f16).
