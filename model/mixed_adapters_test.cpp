@@ -35,7 +35,9 @@ class MixedAdapters : public testing::Test {
     const Status st = open_device(other, &other_);
     ASSERT_TRUE(st.ok()) << st.to_string();
   }
-  Device cpu_, other_;
+  Device devices_[2];  // the cpu, then the other adapter's device
+  Device& cpu_ = devices_[0];
+  Device& other_ = devices_[1];
 };
 
 // Uneven counts both ways, with gaps: every received range arrives, nothing else is written.
@@ -103,10 +105,7 @@ TEST_F(MixedAdapters, GoldenModelsMatchTransformers) {
     ModelOptions opts;
     opts.activations = DSHAL_DTYPE_F32;
     opts.max_seq = int64_t(prompt.size() + generated.size());
-    const std::vector<const Device*> devs = {&cpu_, &other_};
-    opts.routed_experts = [&](const Checkpoint& ckpt, std::unique_ptr<RoutedExperts>* out) {
-      return ExpertParallel::create(ckpt, devs, opts.activations, opts.max_batch_tokens, out);
-    };
+    opts.routed_experts = ExpertParallel::factory(devices_, opts.activations, opts.max_batch_tokens);
     std::unique_ptr<Model> m;
     const Status load = Model::load(dir, cpu_, opts, &m);
     ASSERT_TRUE(load.ok()) << name << ": " << load.to_string();

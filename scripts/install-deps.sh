@@ -12,6 +12,7 @@ packages=(
   libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers
   chromium                                          # headless check of report.html (tests only)
   libopenmpi-dev openmpi-bin                        # expert parallelism across processes
+  procps                                            # pgrep in the rank-death test
 )
 
 missing=()

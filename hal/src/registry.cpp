@@ -98,8 +98,10 @@ Adapter unavailable(const std::string& name, std::string why) {
   return a;
 }
 
-Adapter admitted(const std::string& name, dshal_adapter_negotiate_fn entry) {
+// Negotiated, unless the environment filters it out or its probe says why it has no device.
+Adapter admitted(const std::string& name, dshal_adapter_negotiate_fn entry, std::string (*probe)() = nullptr) {
   if (std::string why = filtered_out(name); !why.empty()) return unavailable(name, std::move(why));
+  if (std::string why = probe ? probe() : ""; !why.empty()) return unavailable(name, std::move(why));
   return negotiate(name, entry);
 }
 
@@ -111,9 +113,7 @@ const std::vector<Adapter>& adapters() {
   std::call_once(once, [] {
     std::vector<std::string> names;
     for (const BuiltinAdapter& b : builtin_adapters()) {
-      std::string why = filtered_out(b.name);
-      if (why.empty() && b.probe) why = b.probe();
-      all.push_back(why.empty() ? negotiate(b.name, b.negotiate) : unavailable(b.name, std::move(why)));
+      all.push_back(admitted(b.name, b.negotiate, b.probe));
       all.back().vendor = "dshal project";
       if (all.back().table) all.back().description = all.back().table->description;
       names.push_back(b.name);
