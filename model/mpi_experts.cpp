@@ -21,12 +21,14 @@ struct Exchange {
 };
 
 // Rank 0's side: dispatch sends rank p its rows; combine receives them back into the same rows.
+// Displacements count from rows[0], the first row another rank holds: rank 0's own rows (in front)
+// are neither staged nor exchanged, so the buffers are given from that row on.
 Exchange home_exchange(const ExpertLayout& layout, uint64_t H, bool dispatch) {
   const size_t P = layout.rows.size();
   Exchange x(P);
   for (size_t p = 1; p < P; ++p) {
     (dispatch ? x.send_counts : x.recv_counts)[p] = layout.rows[p] * H;
-    (dispatch ? x.send_displs : x.recv_displs)[p] = layout.first_row[p] * H;
+    (dispatch ? x.send_displs : x.recv_displs)[p] = (layout.first_row[p] - layout.rows[0]) * H;
   }
   return x;
 }
@@ -78,7 +80,8 @@ Status MpiExperts::run(int64_t l, const Stream& home, const Buffer& ab, const Ar
   DSHAL_RETURN_IF_ERROR(comm_->broadcast_host(notice_.data(), notice_.size() * 4, 0));
 
   const Exchange dispatch = home_exchange(layout_, H, /*dispatch=*/true);
-  DSHAL_RETURN_IF_ERROR(comm_->all_to_all(comm_stream_, dispatch.view(act_), ab, a.xp.offset, ab, a.xp.offset));
+  const uint64_t xp_others = a.xp.byte_at(layout_.rows[0]);
+  DSHAL_RETURN_IF_ERROR(comm_->all_to_all(comm_stream_, dispatch.view(act_), ab, xp_others, ab, xp_others));
   // This rank's experts are 0..Ed-1, whose rows start at row 0: their offsets are the first Ed + 1
   // of arena.offsets, and they run in place in the arena, as on one device.
   if (layout_.rows[0] > 0)
@@ -94,8 +97,9 @@ Status MpiExperts::wait_for_combine(const Stream&) {
   if (arena_ == nullptr) return Status();
   const Exchange combine = home_exchange(layout_, uint64_t(config_->hidden_size), /*dispatch=*/false);
   // The other ranks' rows land in rows of arena.ey the home stream does not write meanwhile.
-  const Status st = comm_->all_to_all(comm_stream_, combine.view(DSHAL_DTYPE_F32), *arena_buffer_, arena_->ey.offset,
-                                      *arena_buffer_, arena_->ey.offset);
+  const uint64_t ey_others = arena_->ey.byte_at(layout_.rows[0]);
+  const Status st = comm_->all_to_all(comm_stream_, combine.view(DSHAL_DTYPE_F32), *arena_buffer_, ey_others,
+                                      *arena_buffer_, ey_others);
   arena_buffer_ = nullptr;
   arena_ = nullptr;
   return st;
