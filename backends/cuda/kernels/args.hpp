@@ -11,6 +11,18 @@ inline MutRows mut_rows_of(const dshal_tensor& t) { return {at(t.buffer, t.offse
 inline Rows rows_of(const dshal_matrix& m) { return {at(m.buffer, m.offset), m.dtype, m.ld}; }
 inline MutRows mut_rows_of(const dshal_matrix& m) { return {at(m.buffer, m.offset), m.dtype, m.ld}; }
 
+// Stream-ordered scratch of bytes for the launches run(scratch) queues: allocated on the stream and
+// freed on it after them, so it lives exactly as long as the kernels that use it. A launch error
+// wins over a free error.
+template <class Run>
+gpuError_t with_scratch(const Stream& s, uint64_t bytes, Run&& run) {
+  void* scratch = nullptr;
+  if (gpuError_t e = gpuMallocAsync(&scratch, bytes, s.stream); e != gpuSuccess) return e;
+  const gpuError_t e = run(scratch);
+  const gpuError_t freed = gpuFreeAsync(scratch, s.stream);
+  return e != gpuSuccess ? e : freed;
+}
+
 #if defined(__CUDACC__)
 // A launch of body over shape on stream s; the body gets (blockIdx, threadIdx, blockDim, args).
 template <class Args, void (*Body)(Index3, Index3, Index3, const Args&)>

@@ -1,5 +1,4 @@
-// attention launches (bodies in attention.hpp): the scores scratch comes from the stream-ordered
-// allocator and is freed on the stream after the output launch.
+// attention launches (bodies in attention.hpp) over a stream-ordered scores scratch (with_scratch).
 #include "args.hpp"
 #include "attention.hpp"
 #include "launch.hpp"
@@ -35,15 +34,13 @@ gpuError_t launch_attention(const Stream& s, const dshal_attention_desc& d) {
   a.scale = d.scale;
   a.causal = d.causal != 0;
   a.q_offset = d.q_offset;
-  void* scores = nullptr;
-  if (gpuError_t e = gpuMallocAsync(&scores, d.q_len * d.heads * d.kv_len * sizeof(float), s.stream); e != gpuSuccess)
+  return with_scratch(s, d.q_len * d.heads * d.kv_len * sizeof(float), [&](void* scores) {
+    a.scores = static_cast<float*>(scores);
+    gpuError_t e = launch<AttentionArgs, attention_scores_thread>(s.stream, attention_scores_shape(a), a);
+    if (e == gpuSuccess) e = launch<AttentionArgs, attention_softmax_thread>(s.stream, attention_softmax_shape(a), a);
+    if (e == gpuSuccess) e = launch<AttentionArgs, attention_output_thread>(s.stream, attention_output_shape(a), a);
     return e;
-  a.scores = static_cast<float*>(scores);
-  gpuError_t e = launch<AttentionArgs, attention_scores_thread>(s.stream, attention_scores_shape(a), a);
-  if (e == gpuSuccess) e = launch<AttentionArgs, attention_softmax_thread>(s.stream, attention_softmax_shape(a), a);
-  if (e == gpuSuccess) e = launch<AttentionArgs, attention_output_thread>(s.stream, attention_output_shape(a), a);
-  const gpuError_t freed = gpuFreeAsync(scores, s.stream);
-  return e != gpuSuccess ? e : freed;
+  });
 }
 
 }  // namespace dshal::cuda::kernels

@@ -61,15 +61,13 @@ gpuError_t launch_moe_unpermute(const Stream& s, const dshal_moe_unpermute_desc&
   a.top_k = d.top_k;
   a.hidden = d.hidden;
   a.accumulate = d.accumulate;
-  void* scratch = nullptr;
-  if (gpuError_t e = gpuMallocAsync(&scratch, d.tokens * d.top_k * sizeof(int32_t), s.stream); e != gpuSuccess) return e;
-  a.row_of = static_cast<int32_t*>(scratch);
-  gpuError_t e = launch<MoeUnpermuteArgs, moe_unpermute_clear_thread>(s.stream, moe_unpermute_clear_shape(a), a);
-  if (e == gpuSuccess) e = launch<MoeUnpermuteArgs, moe_unpermute_invert_thread>(s.stream, moe_unpermute_invert_shape(a), a);
-  if (e == gpuSuccess) e = launch<MoeUnpermuteArgs, moe_unpermute_thread>(s.stream, moe_unpermute_shape(a), a);
-  // Freed in stream order, after the kernels that use it; a launch error still wins.
-  const gpuError_t f = gpuFreeAsync(scratch, s.stream);
-  return e != gpuSuccess ? e : f;
+  return with_scratch(s, d.tokens * d.top_k * sizeof(int32_t), [&](void* scratch) {
+    a.row_of = static_cast<int32_t*>(scratch);
+    gpuError_t e = launch<MoeUnpermuteArgs, moe_unpermute_clear_thread>(s.stream, moe_unpermute_clear_shape(a), a);
+    if (e == gpuSuccess) e = launch<MoeUnpermuteArgs, moe_unpermute_invert_thread>(s.stream, moe_unpermute_invert_shape(a), a);
+    if (e == gpuSuccess) e = launch<MoeUnpermuteArgs, moe_unpermute_thread>(s.stream, moe_unpermute_shape(a), a);
+    return e;
+  });
 }
 
 }  // namespace dshal::cuda::kernels
