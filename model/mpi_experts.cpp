@@ -60,6 +60,7 @@ Status MpiExperts::create(const Checkpoint& ckpt, const Device& device, const Mp
   m->comm_ = &comm;
   m->act_ = act;
   DSHAL_RETURN_IF_ERROR(device.create_stream(&m->comm_stream_));
+  DSHAL_RETURN_IF_ERROR(device.create_event(&m->combined_));
   const int64_t Ed = c.n_routed_experts / comm.size();
   DSHAL_RETURN_IF_ERROR(ExpertWeights::load(ckpt, device, m->comm_stream_, act, 0, Ed, &m->own_));
   m->own_.stats.device = fmt::format("rank 0 {}", device.id());
@@ -93,16 +94,18 @@ Status MpiExperts::run(int64_t l, const Stream& home, const Buffer& ab, const Ar
   return Status();
 }
 
-Status MpiExperts::wait_for_combine(const Stream&) {
+Status MpiExperts::wait_for_combine(const Stream& home) {
   if (arena_ == nullptr) return Status();
   const Exchange combine = home_exchange(layout_, uint64_t(config_->hidden_size), /*dispatch=*/false);
   // The other ranks' rows land in rows of arena.ey the home stream does not write meanwhile.
   const uint64_t ey_others = arena_->ey.byte_at(layout_.rows[0]);
-  const Status st = comm_->all_to_all(comm_stream_, combine.view(DSHAL_DTYPE_F32), *arena_buffer_, ey_others,
-                                      *arena_buffer_, ey_others);
+  const Buffer& ab = *arena_buffer_;
   arena_buffer_ = nullptr;
   arena_ = nullptr;
-  return st;
+  DSHAL_RETURN_IF_ERROR(comm_->all_to_all(comm_stream_, combine.view(DSHAL_DTYPE_F32), ab, ey_others, ab, ey_others));
+  // The device's own transport is async on comm_stream_ (the staged one has finished already).
+  DSHAL_RETURN_IF_ERROR(comm_stream_.record(combined_));
+  return home.wait(combined_);
 }
 
 Status MpiExperts::stop() {
@@ -135,6 +138,9 @@ Status MpiExpertServer::serve() {
   const ExpertWorkspace& ws = workspace_;
   for (;;) {
     DSHAL_RETURN_IF_ERROR(comm_->broadcast_host(notice_.data(), notice_.size() * 4, 0));
+    // The previous layer's work, queued when the exchanges are async, has read layout_'s host
+    // offsets before they change (and reports its errors here).
+    DSHAL_RETURN_IF_ERROR(stream_.synchronize());
     const int32_t l = notice_[0];
     if (l == -1) return Status();
     if (l < 0 || l >= config_->num_hidden_layers || !own_.weights.layers[size_t(l)].moe)

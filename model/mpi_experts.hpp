@@ -33,7 +33,7 @@ class MpiExperts final : public RoutedExperts {
   // The layout, the notify broadcast and the dispatch are blocking; this rank's experts are
   // enqueued on `home`, the combine runs in wait_for_combine.
   Status run(int64_t l, const Stream& home, const Buffer& arena_buffer, const Arena& arena) override;
-  // Blocks until the other ranks' rows are in arena.ey.
+  // Work enqueued on home from now on sees the other ranks' rows in arena.ey.
   Status wait_for_combine(const Stream& home) override;
   std::vector<DeviceWeightStats> device_weights() const override { return {own_.stats}; }
   uint64_t routed_bytes_per_token() const override { return own_.weights.routed_bytes_per_token(*config_); }
@@ -46,7 +46,8 @@ class MpiExperts final : public RoutedExperts {
 
   const ModelConfig* config_ = nullptr;
   const MpiCommunicator* comm_ = nullptr;
-  Stream comm_stream_;  // stages the exchanges, beside the home stream's compute
+  Stream comm_stream_;  // runs the exchanges, beside the home stream's compute
+  Event combined_;      // on comm_stream_: the combine's rows are in arena.ey
   ExpertWeights own_;
   dshal_dtype act_ = DSHAL_DTYPE_F32;
   std::vector<int32_t> notice_;  // [layer, offsets[0..E]]; layer -1: stop

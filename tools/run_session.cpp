@@ -119,7 +119,8 @@ std::vector<WeightHolder> local_holders(const model::Model& m, const Device& hom
 }
 
 void print_report(const RunArgs& args, const model::Model& m, const Device& home, std::span<const int32_t> prompt,
-                  const Generation& g, double load_s, const std::vector<WeightHolder>& holders) {
+                  const Generation& g, double load_s, const std::vector<WeightHolder>& holders,
+                  std::string_view expert_exchange) {
   const double prefill_tps = double(prompt.size()) / g.prefill_s;
   const int64_t decoded = args.max_new_tokens - 1;
   const double decode_tps = decoded > 0 ? double(decoded) / g.decode_s : 0.0;
@@ -151,6 +152,7 @@ void print_report(const RunArgs& args, const model::Model& m, const Device& home
       }
       j["devices"].push_back(d);
     }
+    if (!expert_exchange.empty()) j["expert_exchange"] = expert_exchange;
     j["resident_bytes"] = rss;
     j["peak_resident_bytes"] = hwm;
     std::cout << j.dump(2) << "\n";
@@ -171,6 +173,7 @@ void print_report(const RunArgs& args, const model::Model& m, const Device& home
     std::cout << ";";
   }
   std::cout << "\n";
+  if (!expert_exchange.empty()) std::cout << "expert exchange: " << expert_exchange << "\n";
 }
 
 }  // namespace dshal::cli

@@ -8,6 +8,7 @@
 #include <ostream>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/model.hpp"
@@ -56,8 +57,10 @@ struct WeightHolder {
 // The holders of a model in this process: the home device, or under expert parallelism every device.
 std::vector<WeightHolder> local_holders(const model::Model& m, const Device& home);
 
-// The ids and speeds, as text or --json.
+// The ids and speeds, as text or --json. expert_exchange, under --ep mpi: how rows crossed the
+// processes ("device": the adapter's own transport; "mpi-staged": through host memory and MPI).
 void print_report(const RunArgs& args, const model::Model& m, const Device& home, std::span<const int32_t> prompt,
-                  const Generation& g, double load_s, const std::vector<WeightHolder>& holders);
+                  const Generation& g, double load_s, const std::vector<WeightHolder>& holders,
+                  std::string_view expert_exchange = {});
 
 }  // namespace dshal::cli

@@ -26,7 +26,8 @@ namespace {
 
 // The mandatory slots, plus what the simulated card runs natively: gemm (f16 / bf16 inputs only,
 // declined per descriptor otherwise), grouped_gemm on f16 / bf16 weights, prepack_weight into the
-// NZ layout, and the cost model's stream_device_time. Every other optional op is NULL: hal runs its
+// NZ layout, the cost model's stream_device_time, and communicators across processes (one card per
+// process, over shared memory). Every other optional op is NULL: hal runs its
 // host fallback, reading and writing card memory through copy_d2h / copy_h2d.
 dshal_adapter_table make_table() {
   dshal_adapter_table t{};
@@ -63,6 +64,8 @@ dshal_adapter_table make_table() {
   t.grouped_gemm = grouped_gemm;
   t.prepack_weight = prepack_weight;
   t.stream_device_time = stream_device_time;
+  t.comm_id_create = comm_id_create;
+  t.comm_create_rank = comm_create_rank;
   return t;
 }
 

@@ -66,7 +66,7 @@ struct Exchange {
 dshal_status comm_create(const dshal_device* devices, uint32_t count, dshal_comm* out) {
   return guarded("comm_create", [&] {
     *out = nullptr;
-    *out = new dshal_comm_s{std::vector<dshal_device>(devices, devices + count)};
+    *out = new dshal_comm_s{std::vector<dshal_device>(devices, devices + count), nullptr};
     return DSHAL_OK;
   });
 }
@@ -82,6 +82,10 @@ dshal_status comm_destroy(dshal_comm comm) {
 // receiver and that every block fits; the host arrays are copied now (valid only during the call).
 dshal_status all_to_all(dshal_comm comm, const dshal_all_to_all_desc* desc) {
   return guarded("all_to_all", [&] {
+    if (comm->links) {
+      enqueue_process_exchange(comm, *desc);
+      return DSHAL_OK;
+    }
     const size_t n = comm->devices.size();
     auto exchange = std::make_shared<Exchange>();
     exchange->elem_bytes = desc->elem_bytes;

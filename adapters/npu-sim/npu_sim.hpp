@@ -202,8 +202,11 @@ struct dshal_event_s {
   std::shared_ptr<NpuEventPoint> point;
 };
 
+struct NpuProcessLinks;  // npu_process_links.cpp
+
 struct dshal_comm_s {
-  std::vector<dshal_device> devices;
+  std::vector<dshal_device> devices;  // this process's ranks
+  std::shared_ptr<NpuProcessLinks> links;  // ranks in other processes (comm_create_rank), else null
 };
 
 // ---- slots, one group per file -----------------------------------------------------------------
@@ -275,6 +278,13 @@ dshal_status query_op(dshal_device device, dshal_op op, const void* desc);
 dshal_status comm_create(const dshal_device* devices, uint32_t count, dshal_comm* out);
 dshal_status comm_destroy(dshal_comm comm);
 dshal_status all_to_all(dshal_comm comm, const dshal_all_to_all_desc* desc);
+
+// npu_process_links.cpp: ranks in different processes, one card each.
+dshal_status comm_id_create(dshal_device device, dshal_comm_id* out);
+dshal_status comm_create_rank(dshal_device device, const dshal_comm_id* id, uint32_t rank, uint32_t size,
+                              dshal_comm* out);
+// Queues this process's side of an exchange on a communicator with links on the rank's stream.
+void enqueue_process_exchange(dshal_comm comm, const dshal_all_to_all_desc& desc);
 
 // npu_dtype.cpp: f16 / bf16 <-> f32, round to nearest even.
 float load_element(dshal_dtype dtype, const std::byte* base, uint64_t index);

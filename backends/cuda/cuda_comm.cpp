@@ -1,6 +1,10 @@
-// all_to_all between this process's GPUs through NCCL: one communicator per device
-// (ncclCommInitAll), and per exchange one NCCL group holding every rank's sends and receives, each
-// on that rank's stream. Counts are sent as bytes (ncclUint8), so any element size works.
+// all_to_all through NCCL: between this process's GPUs (ncclCommInitAll: one communicator per
+// device), or across processes, one GPU each (ncclCommInitRank with an ncclUniqueId that the caller
+// sends to every process: hal/mpi does it over MPI). Per exchange one NCCL group holds every local
+// rank's sends and receives, each on that rank's stream. Counts are sent as bytes (ncclUint8), so
+// any element size works.
+#include <cstring>
+
 #include "cuda.hpp"
 
 namespace dshal::cuda {
@@ -8,8 +12,11 @@ namespace {
 
 struct Comm {
   std::vector<Device*> devices;
-  std::vector<cclComm_t> comms;  // comms[r] is rank r's
+  std::vector<cclComm_t> comms;  // comms[r] is local rank r's, global rank first_rank + r
+  uint32_t first_rank = 0, size = 0;
 };
+
+static_assert(sizeof(cclUniqueId) <= DSHAL_COMM_ID_BYTES, "the collective library's id must fit dshal_comm_id");
 
 dshal_status comm_create(const dshal_device* devices, uint32_t count, dshal_comm* out) {
   return guarded([&] {
@@ -21,7 +28,38 @@ dshal_status comm_create(const dshal_device* devices, uint32_t count, dshal_comm
       ordinals.push_back(as_device(devices[r])->ordinal);
     }
     c->comms.resize(count);
+    c->size = count;
     DSHAL_CCL(cclCommInitAll(c->comms.data(), int(count), ordinals.data()));
+    *out = reinterpret_cast<dshal_comm>(c.release());
+    return DSHAL_OK;
+  });
+}
+
+dshal_status comm_id_create(dshal_device, dshal_comm_id* out) {
+  return guarded([&] {
+    *out = dshal_comm_id{};
+    cclUniqueId id;
+    DSHAL_CCL(cclGetUniqueId(&id));
+    std::memcpy(out->bytes, &id, sizeof id);
+    return DSHAL_OK;
+  });
+}
+
+// Blocks until all size ranks have called it with the same id (NCCL has no time limit here).
+dshal_status comm_create_rank(dshal_device device, const dshal_comm_id* id, uint32_t rank, uint32_t size,
+                              dshal_comm* out) {
+  return guarded([&] {
+    *out = nullptr;
+    auto c = std::make_unique<Comm>();
+    Device* d = as_device(device);
+    c->devices.push_back(d);
+    c->comms.resize(1);
+    c->first_rank = rank;
+    c->size = size;
+    cclUniqueId nccl_id;
+    std::memcpy(&nccl_id, id->bytes, sizeof nccl_id);
+    DSHAL_GPU(gpuSetDevice(d->ordinal));
+    DSHAL_CCL(cclCommInitRank(&c->comms[0], int(size), nccl_id, int(rank)));
     *out = reinterpret_cast<dshal_comm>(c.release());
     return DSHAL_OK;
   });
@@ -43,7 +81,7 @@ dshal_status all_to_all(dshal_comm comm, const dshal_all_to_all_desc* d) {
     for (uint32_t r = 0; r < d->rank_count; ++r) {
       const dshal_all_to_all_rank& k = d->ranks[r];
       const gpuStream_t s = as_stream(k.stream)->stream;
-      for (uint32_t p = 0; p < d->rank_count; ++p) {
+      for (uint32_t p = 0; p < c->size; ++p) {
         if (k.send_counts[p] > 0)
           DSHAL_CCL(cclSend(at(k.send.buffer, k.send.offset + k.send_displs[p] * eb), k.send_counts[p] * eb, cclUint8,
                             int(p), c->comms[r], s));
@@ -63,6 +101,8 @@ void fill_comm_slots(dshal_adapter_table* t) {
   t->comm_create = comm_create;
   t->comm_destroy = comm_destroy;
   t->all_to_all = all_to_all;
+  t->comm_id_create = comm_id_create;
+  t->comm_create_rank = comm_create_rank;
 }
 
 }  // namespace dshal::cuda

@@ -41,7 +41,7 @@ if(NOT deps MATCHES "libcublasLt\\.so" OR NOT deps MATCHES "libnccl\\.so" OR NOT
   message(FATAL_ERROR "ldd ${LIB} lacks cuBLASLt, NCCL or the CUDA runtime:\n${deps}")
 endif()
 execute_process(COMMAND nm -D --undefined-only ${LIB} OUTPUT_VARIABLE undefined RESULT_VARIABLE rc)
-foreach(sym cublasLtMatmul ncclSend ncclRecv cudaMallocAsync cudaFreeAsync)
+foreach(sym cublasLtMatmul ncclSend ncclRecv ncclGetUniqueId ncclCommInitRank cudaMallocAsync cudaFreeAsync)
   if(NOT undefined MATCHES "[ \n]${sym}(@|\n)")
     message(FATAL_ERROR "nm -D ${LIB}: ${sym} is not called")
   endif()

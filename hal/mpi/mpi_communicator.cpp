@@ -55,7 +55,7 @@ Status MpiCommunicator::create(MPI_Comm comm, MpiCommunicator* out) {
   c.comm_ = comm;
   MPI_Comm_rank(comm, &c.rank_);
   MPI_Comm_size(comm, &c.size_);
-  *out = c;
+  *out = std::move(c);
   return {};
 }
 
@@ -85,12 +85,56 @@ Status MpiCommunicator::broadcast_host(void* data, uint64_t bytes, int root) con
   return {};
 }
 
+// Every rank's verdict on a step, so that all go on or all stop: every rank returns the lowest
+// failing rank's status, its message prefixed with that rank.
+Status agree(MPI_Comm comm, int rank, const Status& mine) {
+  int failed_rank = mine.ok() ? INT_MAX : rank, lowest = INT_MAX;
+  if (int e = MPI_Allreduce(&failed_rank, &lowest, 1, MPI_INT, MPI_MIN, comm); e != MPI_SUCCESS)
+    return mpi_error(e, "MPI_Allreduce");
+  if (lowest == INT_MAX) return {};
+  int code = int(mine.code());
+  std::string text = mine.message();
+  text.resize(std::min<size_t>(text.size(), 4096));
+  int len = int(text.size());
+  MPI_Bcast(&code, 1, MPI_INT, lowest, comm);
+  MPI_Bcast(&len, 1, MPI_INT, lowest, comm);
+  text.resize(size_t(len));
+  MPI_Bcast(text.data(), len, MPI_CHAR, lowest, comm);
+  return Status(dshal_status(code), fmt::format("rank {}: {}", lowest, text));
+}
+
+Status MpiCommunicator::use_device_transport(const Device& device, bool* used) {
+  *used = false;
+  int native = Communicator::spans_processes(device) ? 1 : 0, everywhere = 0;
+  if (int e = MPI_Allreduce(&native, &everywhere, 1, MPI_INT, MPI_MIN, comm_); e != MPI_SUCCESS)
+    return mpi_error(e, "MPI_Allreduce");
+  if (!everywhere) return {};
+  dshal_comm_id id{};
+  DSHAL_RETURN_IF_ERROR(agree(comm_, rank_, rank_ == 0 ? Communicator::make_id(device, &id) : Status()));
+  DSHAL_RETURN_IF_ERROR(broadcast_host(&id, sizeof(id), 0));
+  Communicator joined;
+  DSHAL_RETURN_IF_ERROR(agree(comm_, rank_, Communicator::join(device, id, uint32_t(rank_), uint32_t(size_), &joined)));
+  device_comm_ = std::move(joined);
+  *used = true;
+  return {};
+}
+
 Status MpiCommunicator::all_to_all(const Stream& stream, const MpiExchange& x, const Buffer& send, uint64_t send_offset,
                                    const Buffer& recv, uint64_t recv_offset) const {
   if (x.send_counts.size() != size_t(size_) || x.send_displs.size() != size_t(size_) ||
       x.recv_counts.size() != size_t(size_) || x.recv_displs.size() != size_t(size_))
     return Status(DSHAL_ERROR_INVALID_ARGUMENT,
                   fmt::format("mpi all_to_all: counts and displacements need {} entries each", size_));
+  if (device_transport()) {
+    const dshal_all_to_all_rank mine{stream_handle(stream), ref(send, send_offset), x.send_counts.data(),
+                                     x.send_displs.data(), ref(recv, recv_offset), x.recv_counts.data(),
+                                     x.recv_displs.data()};
+    auto d = desc<dshal_all_to_all_desc>();
+    d.elem_bytes = x.elem_bytes;
+    d.rank_count = 1;
+    d.ranks = &mine;
+    return device_comm_.all_to_all(d);
+  }
   const uint64_t send_bytes = extent(x.send_counts, x.send_displs) * x.elem_bytes;
   const uint64_t recv_bytes = extent(x.recv_counts, x.recv_displs) * x.elem_bytes;
   // Staging kept between exchanges: fresh pages each time would cost more than the copies.

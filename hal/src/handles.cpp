@@ -336,21 +336,63 @@ Status Communicator::create(std::span<const Device* const> devices, Communicator
     if (d->table != t) t = nullptr;
   dshal_comm h = nullptr;
   if (t) DSHAL_RETURN_IF_ERROR(adapter_status(t, t->comm_create(handles.data(), uint32_t(handles.size()), &h), "comm_create"));
-  auto* c = new CommObj{kCommMagic, t, h, objs};
+  auto* c = new CommObj{kCommMagic, t, h, objs, 0, uint32_t(objs.size())};
   for (DeviceObj* d : objs) retain(d);
   register_live(c);
   *out = Communicator(c);
   return {};
 }
 
-uint32_t Communicator::size() const { return get() ? uint32_t(get()->devices.size()) : 0; }
+namespace {
+
+bool has_rank_slots(const dshal_adapter_table* t) {
+  return t->struct_size >= offsetof(dshal_adapter_table, comm_create_rank) + sizeof(void*) && t->comm_id_create &&
+         t->comm_create_rank;
+}
+
+}  // namespace
+
+bool Communicator::spans_processes(const Device& device) { return device.get() && has_rank_slots(device.get()->table); }
+
+Status Communicator::make_id(const Device& device, dshal_comm_id* out) {
+  *out = dshal_comm_id{};
+  DeviceObj* d = device.get();
+  if (!d) return empty_handle("communicator id");
+  if (!has_rank_slots(d->table))
+    return Status(DSHAL_ERROR_UNSUPPORTED, fmt::format("communicator id: {} has no transport across processes", d->id));
+  return adapter_status(d->table, d->table->comm_id_create(d->handle, out), "comm_id_create");
+}
+
+Status Communicator::join(const Device& device, const dshal_comm_id& id, uint32_t rank, uint32_t size,
+                          Communicator* out) {
+  *out = Communicator();
+  DeviceObj* d = device.get();
+  if (!d) return empty_handle("communicator join");
+  if (!has_rank_slots(d->table))
+    return Status(DSHAL_ERROR_UNSUPPORTED, fmt::format("communicator join: {} has no transport across processes", d->id));
+  if (size == 0 || rank >= size)
+    return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("communicator join: rank {} of {} ranks", rank, size));
+  dshal_comm h = nullptr;
+  DSHAL_RETURN_IF_ERROR(adapter_status(d->table, d->table->comm_create_rank(d->handle, &id, rank, size, &h), "comm_create_rank"));
+  auto* c = new CommObj{kCommMagic, d->table, h, {d}, rank, size};
+  retain(d);
+  register_live(c);
+  *out = Communicator(c);
+  return {};
+}
+
+uint32_t Communicator::size() const { return get() ? get()->world_size : 0; }
+uint32_t Communicator::local_ranks() const { return get() ? uint32_t(get()->devices.size()) : 0; }
+uint32_t Communicator::first_rank() const { return get() ? get()->first_rank : 0; }
 
 Status Communicator::all_to_all(const dshal_all_to_all_desc& in) const {
   const char* op = "all_to_all";
   const CommObj* c = get();
   if (!c) return empty_handle(op);
   DSHAL_RETURN_IF_ERROR(check_struct_size(in, op));
-  const uint32_t n = uint32_t(c->devices.size());
+  // Local ranks r (this process's, global rank base + r) and counts over all `world` ranks; the
+  // counts of senders in other processes are not visible here.
+  const uint32_t n = uint32_t(c->devices.size()), base = c->first_rank, world = c->world_size;
   if (in.rank_count != n || !in.ranks)
     return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("{}: rank_count = {} must equal the communicator's {} local ranks", op, in.rank_count, n));
   if (in.elem_bytes == 0) return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("{}: elem_bytes = 0", op));
@@ -366,14 +408,15 @@ Status Communicator::all_to_all(const dshal_all_to_all_desc& in) const {
     if (!k.send_counts || !k.send_displs || !k.recv_counts || !k.recv_displs)
       return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("{}: ranks[{}] lacks a counts or displacements array", op, r));
     unsigned __int128 send_end128 = 0, recv_end128 = 0;  // wide: huge counts must not wrap past the checks
-    for (uint32_t p = 0; p < n; ++p) {
+    for (uint32_t p = 0; p < world; ++p) {
       using u128 = unsigned __int128;
       if (k.send_counts[p] > 0) send_end128 = std::max(send_end128, (u128(k.send_displs[p]) + k.send_counts[p]) * in.elem_bytes);
       if (k.recv_counts[p] > 0) recv_end128 = std::max(recv_end128, (u128(k.recv_displs[p]) + k.recv_counts[p]) * in.elem_bytes);
-      if (in.ranks[p].send_counts && in.ranks[p].send_counts[r] != k.recv_counts[p])
+      const bool local_sender = p >= base && p - base < n;
+      if (local_sender && in.ranks[p - base].send_counts && in.ranks[p - base].send_counts[base + r] != k.recv_counts[p])
         return Status(DSHAL_ERROR_INVALID_ARGUMENT,
                       fmt::format("{}: rank {} sends {} elements to rank {}, which expects recv_counts[{}] = {}", op, p,
-                                  in.ranks[p].send_counts[r], r, p, k.recv_counts[p]));
+                                  in.ranks[p - base].send_counts[base + r], base + r, p, k.recv_counts[p]));
     }
     if (send_end128 > UINT64_MAX || recv_end128 > UINT64_MAX)
       return Status(DSHAL_ERROR_INVALID_ARGUMENT, fmt::format("{}: ranks[{}] counts and displacements exceed 2^64 bytes", op, r));

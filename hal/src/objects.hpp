@@ -74,7 +74,9 @@ struct CommObj {
   uint32_t magic = kCommMagic;
   const dshal_adapter_table* table = nullptr;  // NULL: devices of several adapters, staged by hal
   dshal_comm handle = nullptr;
-  std::vector<DeviceObj*> devices;
+  std::vector<DeviceObj*> devices;  // this process's ranks, first_rank onwards
+  uint32_t first_rank = 0;
+  uint32_t world_size = 0;          // ranks in every process
 };
 
 // Every live hal object is registered, so a handle from a descriptor is looked up before it is

@@ -117,6 +117,13 @@ int run_mpi(const RunArgs& args) {
     if (st.ok()) st = model::MpiExpertServer::create(*ckpt, device, comm, opts.activations, opts.max_batch_tokens, &server);
   }
   if (int code = agree(st, rank, ranks); code != kOk) return code;
+  // The device's own transport across processes where its adapter has one (NCCL on cuda); every
+  // rank gets the same verdict, so only rank 0 prints.
+  bool device_transport = false;
+  if (st = comm.use_device_transport(device, &device_transport); !st.ok()) {
+    err << "dshal run: " << st.message() << "\n";
+    return exit_code(st.code());
+  }
   const double load_s = std::chrono::duration<double>(Clock::now() - t_load).count();
 
   Generation g;
@@ -132,7 +139,7 @@ int run_mpi(const RunArgs& args) {
     mine = {w.device, w.stats.checkpoint_bytes + w.stats.dequantized_bytes, w.first_expert, w.first_expert + w.expert_count};
   }
   const std::vector<WeightHolder> holders = gather_holders(mine, rank, ranks, device.id());
-  if (rank == 0) print_report(args, *m, device, prompt, g, load_s, holders);
+  if (rank == 0) print_report(args, *m, device, prompt, g, load_s, holders, device_transport ? "device" : "mpi-staged");
   return kOk;
 }
 

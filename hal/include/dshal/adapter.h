@@ -436,6 +436,14 @@ typedef struct dshal_all_to_all_desc {
   const dshal_all_to_all_rank* ranks;
 } dshal_all_to_all_desc;
 
+/* What lets processes join one communicator, made by one of them and sent to the others by the
+ * caller (hal/mpi sends it with MPI_Bcast): NCCL's 128-byte ncclUniqueId, HCCL's 4108-byte root
+ * info, or the name of a shared-memory segment. The adapter alone reads the bytes. */
+#define DSHAL_COMM_ID_BYTES 4352u
+typedef struct dshal_comm_id {
+  uint8_t bytes[DSHAL_COMM_ID_BYTES];
+} dshal_comm_id;
+
 /* Ops that query_op is asked about and hal counts (native calls and host fallbacks): the optional
  * ops, and GEMM, which is mandatory but may still be declined per descriptor (a matrix unit without
  * f32 inputs, say). hal asks about DSHAL_OP_GEMM only tables whose struct_size covers
@@ -566,6 +574,19 @@ typedef struct dshal_adapter_table {
    * counted; call after stream_synchronize for a complete figure. Benchmarks and the porting report
    * divide work by it to show device-side (for a simulator: projected) throughput. Non-blocking. */
   dshal_status (*stream_device_time)(dshal_stream stream, uint64_t* ns);
+
+  /* ---- optional: communicators across processes, one device per process (NULL: hal/mpi stages
+   * every exchange through host memory and MPI) ---- */
+  /* Makes the id of a new communicator (*out is zeroed first). Blocking. */
+  dshal_status (*comm_id_create)(dshal_device device, dshal_comm_id* out);
+  /* Joins device as rank `rank` of a communicator of `size` ranks, each in its own process, all
+   * given the same id. Blocking and collective: returns once every rank has joined, or with an
+   * error (transports with a time limit report a rank that never joins; NCCL's waits). On the
+   * result, all_to_all takes one rank (rank_count 1: this process's) whose counts and displacement
+   * arrays have `size` entries; that senders and receivers agree on counts is the callers' duty, as
+   * hal sees only this process's side. */
+  dshal_status (*comm_create_rank)(dshal_device device, const dshal_comm_id* id, uint32_t rank, uint32_t size,
+                                   dshal_comm* out);
 } dshal_adapter_table;
 
 /* The one entry point of a plugin library. hal offers ABI versions [min_abi, max_abi]; the adapter

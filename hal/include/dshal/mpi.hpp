@@ -31,9 +31,17 @@ class MpiCommunicator {
   int rank() const { return rank_; }
   int size() const { return size_; }
 
-  // Device buffers: waits for the stream's work, stages send through host memory (kept for the
-  // next exchange), exchanges, and copies what arrived into recv; returns when recv holds it.
-  // Blocking; one exchange at a time per communicator, as MPI's collectives on one comm require.
+  // Collective: when device's adapter has a transport across processes (Communicator::
+  // spans_processes; NCCL on cuda), rank 0 makes its id, MPI_Bcast sends it, and every rank joins
+  // with its device; *used says whether every rank did (the ranks agree, so all stage or none do).
+  // Device exchanges then go through that transport. Without one, *used is false and nothing changes.
+  Status use_device_transport(const Device& device, bool* used);
+  bool device_transport() const { return bool(device_comm_); }
+
+  // Device buffers. With the device's transport: async on stream, like Communicator::all_to_all.
+  // Otherwise: waits for the stream's work, stages send through host memory (kept for the next
+  // exchange), exchanges over MPI and copies what arrived into recv; returns when recv holds it.
+  // One exchange at a time per communicator, as MPI's collectives on one comm require.
   Status all_to_all(const Stream& stream, const MpiExchange& x, const Buffer& send, uint64_t send_offset,
                     const Buffer& recv, uint64_t recv_offset) const;
 
@@ -48,6 +56,7 @@ class MpiCommunicator {
  private:
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 0;
+  Communicator device_comm_;  // joined by use_device_transport, else empty
   mutable std::vector<std::byte> staging_send_, staging_recv_;
 };
 
