@@ -26,13 +26,14 @@ namespace {
 
 using kernels::DequantChunk;
 
-// Scratch pieces start 256-byte aligned (cuBLASLt's fastest kernels want 16-byte operands).
+// Scratch pieces start 256-byte aligned, as cuBLASLt's heuristic assumes of every operand by default.
 uint64_t aligned(uint64_t bytes) { return (bytes + 255) / 256 * 256; }
 
 dshal_status run(const Stream& s, const dshal_gemm_quant_desc& d) {
-  // Chunks a multiple of the scale block height (a block is dequantized whole) and of 16 rows (C
-  // column offsets stay 64-byte aligned for f32).
-  const uint64_t align = std::lcm(uint64_t(d.w.block_n), uint64_t(16));
+  // Chunks a multiple of the scale block height (a block is dequantized whole) and of 64 rows: an f32
+  // C's chunk then starts a multiple of 256 bytes past C, the alignment cuBLASLt's heuristic assumes
+  // of its pointers unless told otherwise (the scratch pieces are 256-byte aligned too).
+  const uint64_t align = std::lcm(uint64_t(d.w.block_n), uint64_t(64));
   const std::vector<DequantChunk> chunks = kernels::plan_dequant_chunks(d.n, d.k, kernels::kDequantScratchCap, align);
   const uint64_t full = chunks.front().rows, tail = chunks.back().rows;
   const bool a32 = d.a.dtype == DSHAL_DTYPE_F32, c32 = d.c.dtype == DSHAL_DTYPE_F32;
@@ -57,7 +58,7 @@ dshal_status run(const Stream& s, const dshal_gemm_quant_desc& d) {
   const uint64_t w_bytes = aligned(full * d.k * sizeof(float));
   const uint64_t c_bytes = c32 ? 0 : aligned(d.m * full * sizeof(float));
   dshal_status blas = DSHAL_OK;
-  const gpuError_t e = kernels::with_scratch(s, a_bytes + w_bytes + c_bytes, [&](void* base) -> gpuError_t {
+  const gpuError_t queued = kernels::with_scratch(s, a_bytes + w_bytes + c_bytes, [&](void* base) -> gpuError_t {
     std::byte* bytes = static_cast<std::byte*>(base);
     const void* a = at(d.a.buffer, d.a.offset);
     if (!a32) {
@@ -84,7 +85,7 @@ dshal_status run(const Stream& s, const dshal_gemm_quant_desc& d) {
     }
     return gpuSuccess;
   });
-  if (e != gpuSuccess) return gpu_fail(e, "gemm_quant");
+  if (queued != gpuSuccess) return gpu_fail(queued, "gemm_quant");
   return blas;
 }
 

@@ -146,7 +146,7 @@ TEST(Dequant, ChunkPlan) {
   expect_plan(129280, 7168, mib64, 128, 57);       // vocabulary-sized N
   expect_plan(1000, 200000, mib64, 128, 13);       // 128 rows do not fit: 83 rows a chunk, blocks split
   expect_plan(3, 20000000, mib64, 128, 3);         // a row over the cap: one row a chunk
-  expect_plan(4096, 2048, mib64, 16, 1);           // int4: block_n 1, aligned to 16
+  expect_plan(4096, 2048, mib64, 64, 1);           // int4: block_n 1, aligned to 64
   expect_plan(100000, 4096, uint64_t(1) << 20, 16, 1563);  // 64 rows a chunk (a multiple of 16)
   EXPECT_EQ(plan_dequant_chunks(18432, 7168, mib64, 128)[0].rows, 2304u);
   EXPECT_EQ(plan_dequant_chunks(1000, 200000, mib64, 128)[0].rows, 83u);
