@@ -1,6 +1,8 @@
 // rms_norm, silu_mul, gemm_quant, grouped_gemm and attention slots. Each optional op's slot returns at once for an empty shape (hal then
 // lists no operand and the handles are not the backend's) and launches its kernel (cuda_ops.hpp).
 #include "cuda_ops.hpp"
+#include "cuda_dequant_gemm.hpp"
+#include "kernels/dequant.hpp"
 #include "kernels/launch.hpp"
 
 namespace dshal::cuda {
@@ -18,6 +20,8 @@ dshal_status silu_mul(dshal_stream stream, const dshal_silu_mul_desc* d) {
 
 dshal_status gemm_quant(dshal_stream stream, const dshal_gemm_quant_desc* d) {
   if (d->m == 0 || d->n == 0) return DSHAL_OK;
+  // Prefill shapes: dequantize W, then cuBLASLt; decode shapes: the per-output kernel (kernels/dequant.hpp says why).
+  if (kernels::use_dequant_gemm(*d)) return dequant_gemm_quant(stream, d);
   return run_kernel(stream, "gemm_quant", [&](const Stream& s) { return kernels::launch_gemm_quant(s, *d); });
 }
 

@@ -1,0 +1,29 @@
+// Launches of the dequantize and convert bodies (dequant.hpp) for gemm_quant's dequantize-then-GEMM path.
+#include "args.hpp"
+#include "dequant.hpp"
+#include "dequant_launch.hpp"
+#include "launch.hpp"
+
+namespace dshal::cuda::kernels {
+
+gpuError_t launch_dequant_weight(const Stream& s, const dshal_weight& w, uint64_t k, uint64_t n0, uint64_t rows, float* out) {
+  DequantArgs a;
+  a.w.w = at(w.buffer, w.offset);
+  a.w.dtype = w.dtype;
+  a.w.ld = k;  // ld == K for quantized weights (adapter.h)
+  a.w.scales = reinterpret_cast<const float*>(at(w.scales, w.scales_offset));
+  a.w.block_n = w.block_n;
+  a.w.block_k = w.block_k;
+  a.w.k = k;
+  a.n0 = n0;
+  a.rows = rows;
+  a.out = out;
+  return launch<DequantArgs, dequant_weight_thread>(s.stream, dequant_shape(a), a);
+}
+
+gpuError_t launch_dequant_convert(const Stream& s, const Rows& src, const MutRows& dst, uint64_t rows, uint64_t cols) {
+  const DequantConvertArgs a{src, dst, rows, cols};
+  return launch<DequantConvertArgs, dequant_convert_thread>(s.stream, dequant_convert_shape(a), a);
+}
+
+}  // namespace dshal::cuda::kernels
