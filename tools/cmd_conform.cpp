@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "conform_absent.hpp"
+#include "process_comm.hpp"
 #include "runner.hpp"
 
 namespace dshal::cli {
@@ -47,6 +48,17 @@ void add_conform_command(CLI::App& app, int* exit_code, const char* argv0) {
     opts->program = argv0;
     *exit_code = conformance::run_conform(*opts);
   });
+
+  // The peer process the case core/ProcessComm starts (conformance/process_comm.hpp); not for people.
+  auto* peer = app.add_subcommand("comm-peer", "")->group("");
+  auto peer_device = std::make_shared<std::string>();
+  auto peer_id = std::make_shared<std::string>();
+  auto rank = std::make_shared<uint32_t>(), size = std::make_shared<uint32_t>();
+  peer->add_option("--device", *peer_device)->required();
+  peer->add_option("--id", *peer_id)->required();
+  peer->add_option("--rank", *rank)->required();
+  peer->add_option("--size", *size)->required();
+  peer->callback([=] { *exit_code = conformance::run_comm_peer(*peer_device, *peer_id, *rank, *size); });
 }
 
 }  // namespace dshal::cli

@@ -85,6 +85,8 @@ Status MpiCommunicator::broadcast_host(void* data, uint64_t bytes, int root) con
   return {};
 }
 
+namespace {
+
 // Every rank's verdict on a step, so that all go on or all stop: every rank returns the lowest
 // failing rank's status, its message prefixed with that rank.
 Status agree(MPI_Comm comm, int rank, const Status& mine) {
@@ -102,6 +104,8 @@ Status agree(MPI_Comm comm, int rank, const Status& mine) {
   MPI_Bcast(text.data(), len, MPI_CHAR, lowest, comm);
   return Status(dshal_status(code), fmt::format("rank {}: {}", lowest, text));
 }
+
+}  // namespace
 
 Status MpiCommunicator::use_device_transport(const Device& device, bool* used) {
   *used = false;

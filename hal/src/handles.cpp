@@ -382,8 +382,6 @@ Status Communicator::join(const Device& device, const dshal_comm_id& id, uint32_
 }
 
 uint32_t Communicator::size() const { return get() ? get()->world_size : 0; }
-uint32_t Communicator::local_ranks() const { return get() ? uint32_t(get()->devices.size()) : 0; }
-uint32_t Communicator::first_rank() const { return get() ? get()->first_rank : 0; }
 
 Status Communicator::all_to_all(const dshal_all_to_all_desc& in) const {
   const char* op = "all_to_all";

@@ -227,11 +227,11 @@ class Communicator : public detail::Handle<detail::CommObj> {
   static Status make_id(const Device& device, dshal_comm_id* out);
   static Status join(const Device& device, const dshal_comm_id& id, uint32_t rank, uint32_t size, Communicator* out);
 
-  uint32_t size() const;         // ranks in every process: the length of the counts arrays
-  uint32_t local_ranks() const;  // ranks in this process: desc.rank_count
-  uint32_t first_rank() const;   // the rank of the first local one (0 unless joined across processes)
-  // desc.ranks[i].stream must be a stream of the i-th local device (the dshal_stream from
-  // stream_handle()); send/recv buffers are Buffer::handle()s.
+  // Ranks in every process: the length of the counts arrays.
+  uint32_t size() const;
+  // desc.ranks[i].stream must be a stream of the i-th device in this process (the dshal_stream from
+  // stream_handle()): every device given to create, or the one device that joined. send/recv
+  // buffers are Buffer::handle()s.
   Status all_to_all(const dshal_all_to_all_desc& desc) const;
 };
 
