@@ -85,27 +85,21 @@ Status MpiCommunicator::broadcast_host(void* data, uint64_t bytes, int root) con
   return {};
 }
 
-namespace {
-
-// Every rank's verdict on a step, so that all go on or all stop: every rank returns the lowest
-// failing rank's status, its message prefixed with that rank.
-Status agree(MPI_Comm comm, int rank, const Status& mine) {
-  int failed_rank = mine.ok() ? INT_MAX : rank, lowest = INT_MAX;
-  if (int e = MPI_Allreduce(&failed_rank, &lowest, 1, MPI_INT, MPI_MIN, comm); e != MPI_SUCCESS)
+Status MpiCommunicator::agree(const Status& mine) const {
+  int failed_rank = mine.ok() ? INT_MAX : rank_, lowest = INT_MAX;
+  if (int e = MPI_Allreduce(&failed_rank, &lowest, 1, MPI_INT, MPI_MIN, comm_); e != MPI_SUCCESS)
     return mpi_error(e, "MPI_Allreduce");
   if (lowest == INT_MAX) return {};
   int code = int(mine.code());
   std::string text = mine.message();
   text.resize(std::min<size_t>(text.size(), 4096));
   int len = int(text.size());
-  MPI_Bcast(&code, 1, MPI_INT, lowest, comm);
-  MPI_Bcast(&len, 1, MPI_INT, lowest, comm);
+  MPI_Bcast(&code, 1, MPI_INT, lowest, comm_);
+  MPI_Bcast(&len, 1, MPI_INT, lowest, comm_);
   text.resize(size_t(len));
-  MPI_Bcast(text.data(), len, MPI_CHAR, lowest, comm);
-  return Status(dshal_status(code), fmt::format("rank {}: {}", lowest, text));
+  MPI_Bcast(text.data(), len, MPI_CHAR, lowest, comm_);
+  return Status(dshal_status(code), lowest == 0 ? text : fmt::format("rank {}: {}", lowest, text));
 }
-
-}  // namespace
 
 Status MpiCommunicator::use_device_transport(const Device& device, bool* used) {
   *used = false;
@@ -114,10 +108,10 @@ Status MpiCommunicator::use_device_transport(const Device& device, bool* used) {
     return mpi_error(e, "MPI_Allreduce");
   if (!everywhere) return {};
   dshal_comm_id id{};
-  DSHAL_RETURN_IF_ERROR(agree(comm_, rank_, rank_ == 0 ? Communicator::make_id(device, &id) : Status()));
+  DSHAL_RETURN_IF_ERROR(agree(rank_ == 0 ? Communicator::make_id(device, &id) : Status()));
   DSHAL_RETURN_IF_ERROR(broadcast_host(&id, sizeof(id), 0));
   Communicator joined;
-  DSHAL_RETURN_IF_ERROR(agree(comm_, rank_, Communicator::join(device, id, uint32_t(rank_), uint32_t(size_), &joined)));
+  DSHAL_RETURN_IF_ERROR(agree(Communicator::join(device, id, uint32_t(rank_), uint32_t(size_), &joined)));
   device_comm_ = std::move(joined);
   *used = true;
   return {};

@@ -2,8 +2,8 @@
 // model without the routed experts, plus experts [0, E/P), and runs it; rank r loads only experts
 // [r * E/P, (r + 1) * E/P) and serves the MoE layers (model/mpi_experts.hpp). Only rank 0 prints.
 //
-// Failures: errors while loading are agreed on by every rank (the lowest failing rank prints, every
-// rank exits with the same code); an error while running aborts the job (MPI_Abort), and a rank
+// Failures: errors while loading are agreed on by every rank (rank 0 prints the lowest failing
+// rank's error, every rank exits with the same code); an error while running aborts the job (MPI_Abort), and a rank
 // that dies makes mpirun stop the others, so no rank waits for a peer that is gone.
 #include <chrono>
 #include <iostream>
@@ -29,20 +29,6 @@ struct MpiSession {
 
 int exit_code(dshal_status code) {
   return code == DSHAL_ERROR_INVALID_ARGUMENT || code == DSHAL_ERROR_NOT_FOUND ? kUsage : kFailed;
-}
-
-// Every rank learns whether every rank got this far; the lowest failing rank prints its error.
-// Returns kOk, or the exit code of that rank's error, on every rank.
-int agree(const Status& st, int rank, int ranks) {
-  const int mine = st.ok() ? int(DSHAL_OK) : int(st.code());
-  std::vector<int> codes(static_cast<size_t>(ranks));
-  MPI_Allgather(&mine, 1, MPI_INT, codes.data(), 1, MPI_INT, MPI_COMM_WORLD);
-  for (int r = 0; r < ranks; ++r) {
-    if (codes[size_t(r)] == int(DSHAL_OK)) continue;
-    if (r == rank) std::cerr << "dshal run: " << (rank > 0 ? fmt::format("rank {}: ", rank) : "") << st.message() << "\n";
-    return exit_code(dshal_status(codes[size_t(r)]));
-  }
-  return kOk;
 }
 
 // An error while the ranks exchange rows: the others may be waiting for this one, so end the job.
@@ -116,7 +102,11 @@ int run_mpi(const RunArgs& args) {
     st = model::Checkpoint::open(args.model, &ckpt);
     if (st.ok()) st = model::MpiExpertServer::create(*ckpt, device, comm, opts.activations, opts.max_batch_tokens, &server);
   }
-  if (int code = agree(st, rank, ranks); code != kOk) return code;
+  // Every rank learns whether every rank got this far; rank 0 prints the lowest failing rank's error.
+  if (st = comm.agree(st); !st.ok()) {
+    err << "dshal run: " << st.message() << "\n";
+    return exit_code(st.code());
+  }
   // The device's own transport across processes where its adapter has one (NCCL on cuda); every
   // rank gets the same verdict, so only rank 0 prints.
   bool device_transport = false;

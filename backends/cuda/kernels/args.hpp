@@ -3,6 +3,7 @@
 
 #include "cuda.hpp"
 #include "hd.hpp"
+#include "weight_gemm.hpp"
 
 namespace dshal::cuda::kernels {
 
@@ -10,6 +11,21 @@ inline Rows rows_of(const dshal_tensor& t) { return {at(t.buffer, t.offset), t.d
 inline MutRows mut_rows_of(const dshal_tensor& t) { return {at(t.buffer, t.offset), t.dtype, t.ld}; }
 inline Rows rows_of(const dshal_matrix& m) { return {at(m.buffer, m.offset), m.dtype, m.ld}; }
 inline MutRows mut_rows_of(const dshal_matrix& m) { return {at(m.buffer, m.offset), m.dtype, m.ld}; }
+
+// A weight operand of k columns; scales and blocks only for the quantized dtypes.
+inline WeightView view_of(const dshal_weight& w, uint64_t k) {
+  WeightView v;
+  v.w = at(w.buffer, w.offset);
+  v.dtype = w.dtype;
+  v.ld = w.ld;
+  v.k = k;
+  if (w.dtype == DSHAL_DTYPE_FP8_E4M3 || w.dtype == DSHAL_DTYPE_INT4) {
+    v.scales = reinterpret_cast<const float*>(at(w.scales, w.scales_offset));
+    v.block_n = w.block_n;
+    v.block_k = w.block_k;
+  }
+  return v;
+}
 
 // Stream-ordered scratch of bytes for the launches run(scratch) queues: allocated on the stream and
 // freed on it after them, so it lives exactly as long as the kernels that use it. A launch error

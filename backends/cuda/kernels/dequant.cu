@@ -8,13 +8,7 @@ namespace dshal::cuda::kernels {
 
 gpuError_t launch_dequant_weight(const Stream& s, const dshal_weight& w, uint64_t k, uint64_t n0, uint64_t rows, float* out) {
   DequantArgs a;
-  a.w.w = at(w.buffer, w.offset);
-  a.w.dtype = w.dtype;
-  a.w.ld = k;  // ld == K for quantized weights (adapter.h)
-  a.w.scales = reinterpret_cast<const float*>(at(w.scales, w.scales_offset));
-  a.w.block_n = w.block_n;
-  a.w.block_k = w.block_k;
-  a.w.k = k;
+  a.w = view_of(w, k);
   a.n0 = n0;
   a.rows = rows;
   a.out = out;

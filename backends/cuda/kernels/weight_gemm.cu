@@ -4,23 +4,6 @@
 #include "weight_gemm.hpp"
 
 namespace dshal::cuda::kernels {
-namespace {
-
-WeightView view_of(const dshal_weight& w, uint64_t k) {
-  WeightView v;
-  v.w = at(w.buffer, w.offset);
-  v.dtype = w.dtype;
-  v.ld = w.ld;
-  v.k = k;
-  if (w.dtype == DSHAL_DTYPE_FP8_E4M3 || w.dtype == DSHAL_DTYPE_INT4) {
-    v.scales = reinterpret_cast<const float*>(at(w.scales, w.scales_offset));
-    v.block_n = w.block_n;
-    v.block_k = w.block_k;
-  }
-  return v;
-}
-
-}  // namespace
 
 gpuError_t launch_gemm_quant(const Stream& s, const dshal_gemm_quant_desc& d) {
   WeightGemmArgs a;

@@ -31,6 +31,10 @@ class MpiCommunicator {
   int rank() const { return rank_; }
   int size() const { return size_; }
 
+  // Collective: every rank's verdict on a step, so that all go on or all stop. Every rank returns
+  // the lowest failing rank's status and message (prefixed "rank N: " unless N is 0).
+  Status agree(const Status& mine) const;
+
   // Collective: when device's adapter has a transport across processes (Communicator::
   // spans_processes; NCCL on cuda), rank 0 makes its id, MPI_Bcast sends it, and every rank joins
   // with its device; *used says whether every rank did (the ranks agree, so all stage or none do).
